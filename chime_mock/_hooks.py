@@ -1,0 +1,160 @@
+"""The switch's botocore side: event handlers and the stack of active mocks.
+
+Handlers are installed once, at import, and stay installed; while no mock is
+active each one returns None at its first line, so botocore carries on as if
+they were not there.  Installing them:
+
+* into ``botocore.handlers.BUILTIN_HANDLERS``, which every botocore session
+  created from now on registers (boto3's default session included);
+* onto every botocore session and ``chime-sdk-meetings`` client that already
+  exists (one ``gc`` walk at import), so module-level clients built before
+  ``chime_mock`` was imported are answered too.
+
+They listen on the most specific events (``*.chime-sdk-meetings``), which
+botocore calls before generic ones such as moto's ``before-send``, so other
+services' calls never reach chime_mock and Chime calls never reach moto.
+"""
+from __future__ import annotations
+
+import gc
+import threading
+from typing import TYPE_CHECKING, Any, List, Optional
+
+import botocore
+from botocore import handlers as _botocore_handlers
+from botocore.awsrequest import AWSResponse
+from botocore.client import BaseClient
+from botocore.endpoint import Endpoint
+from botocore.session import Session
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import ChimeMeetingsMock
+
+SERVICE_ID = "chime-sdk-meetings"
+REGION_HINT = "x-chime-mock-region"
+_SEND_PREFIX = f"before-send.{SERVICE_ID}."
+
+#: Active mocks, innermost last.  Read without the lock (a list read is atomic).
+ACTIVE: List["ChimeMeetingsMock"] = []
+_stack_lock = threading.RLock()
+
+
+class RawBody:
+    """The minimal ``raw`` object ``AWSResponse.content`` reads."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any):
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        return self._body
+
+
+def _as_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if hasattr(body, "read"):
+        data = body.read()
+        if hasattr(body, "seek"):
+            body.seek(0)
+        return data if isinstance(data, bytes) else str(data).encode("utf-8")
+    return bytes(body)
+
+
+def choose_signer(**_: Any) -> Optional[object]:
+    """While a mock is active Chime requests go unsigned: no credentials needed."""
+    return botocore.UNSIGNED if ACTIVE else None
+
+
+def before_sign(request: Any, region_name: Optional[str] = None, **_: Any) -> None:
+    """Tell the backend the client's control region (unsigned requests carry no
+    credential scope, and custom endpoint URLs no region in the host)."""
+    if ACTIVE and region_name:
+        request.headers[REGION_HINT] = region_name
+
+
+def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSResponse]:
+    """Answer a Chime request from the innermost active mock."""
+    if not ACTIVE:
+        return None
+    mock = ACTIVE[-1]
+    operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
+    headers = request.headers
+    region = headers.get(REGION_HINT)
+    if isinstance(region, bytes):
+        region = region.decode("ascii")
+    wire = mock.dispatch(request.method, request.url, headers, _as_bytes(request.body),
+                         operation=operation or None, region=region)
+    return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
+
+
+_HANDLERS = (
+    (f"choose-signer.{SERVICE_ID}", choose_signer, "chime_mock.choose-signer"),
+    (f"before-sign.{SERVICE_ID}", before_sign, "chime_mock.before-sign"),
+    (f"before-send.{SERVICE_ID}", before_send, "chime_mock.before-send"),
+)
+
+
+# -- fail-closed backstop ------------------------------------------------------
+_original_send = Endpoint._send
+
+
+def _guarded_send(self: Endpoint, request: Any):
+    """While a mock is active, a Chime request that somehow skipped the
+    before-send handler is answered here rather than sent to AWS."""
+    if ACTIVE and "://meetings-chime" in (request.url or ""):
+        return before_send(request, event_name="")
+    return _original_send(self, request)
+
+
+def _install() -> None:
+    builtin = _botocore_handlers.BUILTIN_HANDLERS
+    if any(entry[1] is before_send for entry in builtin):
+        return
+    for event, handler, _ in _HANDLERS:
+        builtin.append((event, handler))
+    # Sessions and clients that exist already never see BUILTIN_HANDLERS.
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, Session):
+                for event, handler, unique in _HANDLERS:
+                    obj.register(event, handler, unique_id=unique)
+            elif isinstance(obj, BaseClient) and obj.meta.service_model.service_name == SERVICE_ID:
+                for event, handler, unique in _HANDLERS:
+                    obj.meta.events.register(event, handler, unique_id=unique)
+        except Exception:  # pragma: no cover - a half-built object; skip it
+            continue
+
+
+def push(mock: "ChimeMeetingsMock") -> None:
+    with _stack_lock:
+        if not ACTIVE:
+            Endpoint._send = _guarded_send
+        ACTIVE.append(mock)
+
+
+def pop(mock: "ChimeMeetingsMock") -> None:
+    with _stack_lock:
+        # Remove the latest activation of this mock (stops need not be LIFO).
+        for index in range(len(ACTIVE) - 1, -1, -1):
+            if ACTIVE[index] is mock:
+                del ACTIVE[index]
+                break
+        if not ACTIVE and Endpoint._send is _guarded_send:
+            Endpoint._send = _original_send
+
+
+def current() -> Optional["ChimeMeetingsMock"]:
+    """The mock answering Chime calls right now (innermost), or None."""
+    return ACTIVE[-1] if ACTIVE else None
+
+
+_install()

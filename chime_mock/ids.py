@@ -1,0 +1,58 @@
+"""Identifier and token generation (service-facts.md D8), optionally seeded."""
+from __future__ import annotations
+
+import base64
+import os
+import random
+import threading
+from typing import Optional, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+def _layout(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class IdGenerator:
+    """Random IDs in the service's observed formats.
+
+    With a ``seed`` every ID, token and request ID is reproducible (given the
+    same sequence of calls); without one the generator is seeded from
+    ``os.urandom``.
+    """
+
+    def __init__(self, seed: Optional[int] = None) -> None:
+        self._lock = threading.Lock()
+        self.reseed(seed)
+
+    def reseed(self, seed: Optional[int] = None) -> None:
+        with self._lock:
+            self._rng = random.Random(seed if seed is not None else os.urandom(16))
+
+    def bits(self, n: int) -> int:
+        with self._lock:
+            return self._rng.getrandbits(n)
+
+    def uuid4(self) -> str:
+        """Lowercase RFC-4122 version-4 UUID (MeetingId, RequestId)."""
+        value = self.bits(128)
+        value = (value & ~(0xF000 << 64)) | (0x4000 << 64)  # version 4
+        value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC-4122 variant
+        return _layout(f"{value:032x}")
+
+    def attendee_id(self) -> str:
+        """128 random bits in 8-4-4-4-12 lowercase hex (not RFC-4122)."""
+        return _layout(f"{self.bits(128):032x}")
+
+    def join_token(self, attendee_id: str) -> str:
+        """Unpadded base64 of ``<AttendeeId>:<uuid4>``: always 98 characters."""
+        raw = f"{attendee_id}:{self.uuid4()}".encode("ascii")
+        return base64.b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def hex(self, digits: int) -> str:
+        return f"{self.bits(digits * 4):0{digits}x}"
+
+    def choice(self, items: Sequence[T]) -> T:
+        with self._lock:
+            return self._rng.choice(items)

@@ -1,0 +1,348 @@
+"""The rest-json wire protocol, driven entirely by the botocore service model.
+
+``Protocol`` turns a raw HTTP request (method, URL, headers, body) into an
+operation name plus parameters, and an operation result or ``ServiceError``
+into a raw HTTP response.  It knows HTTP and the model; it knows nothing about
+meetings (that is ``backend``) nor about botocore events (that is ``_hooks``).
+
+Routes, member locations, converters and validators are compiled once per
+process; a call costs a regex match, a JSON decode/encode and one walk over
+the parameters it carries.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from botocore.model import OperationModel, Shape
+
+from ._model import service_model
+from .errors import BadRequest, ServiceError, short_code
+from .validation import ValidatorCompiler, camel, raise_for
+
+_LABEL = re.compile(r"\{([^}]+)\}")
+_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+class WireResponse:
+    """A raw HTTP answer: status, headers and body bytes."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class RouteNotFound(Exception):
+    """No operation of the model matches the request's method, path and query."""
+
+
+def _converter(shape: Shape, direction: str):
+    """Return a function converting wire JSON <-> Python for ``shape``, or None
+    when the shape tree holds only JSON-native types (the common case: values
+    pass through untouched)."""
+    type_name = shape.type_name
+    if type_name == "timestamp":
+        if direction == "in":
+            return lambda v: datetime.datetime.fromtimestamp(v, datetime.timezone.utc) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        return lambda v: v.timestamp() if isinstance(v, datetime.datetime) else v
+    if type_name == "blob":
+        if direction == "in":
+            return lambda v: base64.b64decode(v) if isinstance(v, str) else v
+        return lambda v: base64.b64encode(v).decode("ascii") if isinstance(v, (bytes, bytearray)) else v
+    if type_name == "structure":
+        subs = {n: c for n, m in shape.members.items() if (c := _converter(m, direction))}
+        if not subs:
+            return None
+        return lambda v: {k: (subs[k](x) if k in subs and x is not None else x) for k, x in v.items()} if isinstance(v, dict) else v
+    if type_name == "list":
+        sub = _converter(shape.member, direction)
+        if sub is None:
+            return None
+        return lambda v: [sub(x) for x in v] if isinstance(v, list) else v
+    if type_name == "map":
+        sub = _converter(shape.value, direction)
+        if sub is None:
+            return None
+        return lambda v: {k: sub(x) for k, x in v.items()} if isinstance(v, dict) else v
+    return None
+
+
+def _scalar_from_text(shape: Shape, text: str, field: str) -> Any:
+    """Convert a querystring/header string to the member's type."""
+    type_name = shape.type_name
+    try:
+        if type_name in ("integer", "long"):
+            return int(text)
+        if type_name in ("float", "double"):
+            return float(text)
+        if type_name == "boolean":
+            if text.lower() in ("true", "false"):
+                return text.lower() == "true"
+            raise ValueError(text)
+        if type_name == "timestamp":
+            return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if type_name == "jsonvalue" or shape.serialization.get("jsonvalue"):
+            return json.loads(base64.b64decode(text))
+    except ValueError:
+        raise BadRequest(
+            f"1 validation error detected: Value '{text}' at '{field}' failed to satisfy "
+            f"constraint: Member must be {'an integer' if type_name in ('integer', 'long') else 'a ' + type_name}"
+        ) from None
+    return text
+
+
+def _text_from_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return str(value)
+
+
+class Operation:
+    """One operation's compiled wire description."""
+
+    def __init__(self, model: OperationModel, validators: ValidatorCompiler) -> None:
+        self.name = model.name
+        self.model = model
+        http = model.http
+        self.method = http["method"]
+        self.status = int(http.get("responseCode", 200))
+        uri = http["requestUri"]
+        path, _, query = uri.partition("?")
+        self.static_query: Dict[str, str] = {}
+        for part in filter(None, query.split("&")):
+            key, _, value = part.partition("=")
+            self.static_query[key] = value
+
+        # Path template -> regex; greedy labels ``{Key+}`` may span slashes.
+        self.labels: List[str] = []
+        pattern, literal, last = [], 0, 0
+        for match in _LABEL.finditer(path):
+            pattern.append(re.escape(path[last:match.start()]))
+            literal += match.start() - last
+            label = match.group(1)
+            greedy = label.endswith("+")
+            self.labels.append(label.rstrip("+"))
+            pattern.append("(.*)" if greedy else "([^/]*)")
+            last = match.end()
+        pattern.append(re.escape(path[last:]))
+        literal += len(path) - last
+        self.path_regex = re.compile("".join(pattern) + "/?")
+        self.specificity = (len(self.static_query), literal)
+
+        shape = model.input_shape
+        self.input_shape = shape
+        self.uri_members: Dict[str, Tuple[str, Shape]] = {}
+        self.query_members: List[Tuple[str, str, Shape]] = []
+        self.header_members: List[Tuple[str, str, Shape]] = []
+        self.body_members: Dict[str, Shape] = {}
+        self.payload: Optional[str] = None
+        self.input_converter = None
+        self.validate = None
+        if shape is not None:
+            self.payload = shape.serialization.get("payload")
+            for name, member in shape.members.items():
+                location = member.serialization.get("location")
+                wire = member.serialization.get("name", name)
+                if location == "uri":
+                    self.uri_members[wire] = (name, member)
+                elif location == "querystring":
+                    self.query_members.append((wire, name, member))
+                elif location in ("header", "headers"):
+                    self.header_members.append((wire.lower(), name, member))
+                elif name != self.payload:
+                    self.body_members[name] = member
+            if self.payload is None:
+                self.input_converter = _converter(shape, "in")
+            self.validate = validators.compile(shape)
+
+        out = model.output_shape
+        self.output_shape = out
+        self.out_headers: List[Tuple[str, str]] = []
+        self.out_status_member: Optional[str] = None
+        self.out_body: List[str] = []
+        self.out_payload: Optional[str] = None
+        self.output_converter = None
+        if out is not None:
+            self.out_payload = out.serialization.get("payload")
+            for name, member in out.members.items():
+                location = member.serialization.get("location")
+                if location == "header":
+                    self.out_headers.append((name, member.serialization.get("name", name)))
+                elif location == "statusCode":
+                    self.out_status_member = name
+                elif name != self.out_payload:
+                    self.out_body.append(name)
+            self.output_converter = _converter(out, "out")
+
+    # -- requests ---------------------------------------------------------
+    def parse(self, path: str, query: Mapping[str, List[str]], headers: Mapping[str, str], body: bytes) -> Dict[str, Any]:
+        """Parameters of one request, typed and validated as the model says."""
+        params: Dict[str, Any] = {}
+        if self.input_shape is None:
+            return params
+        match = self.path_regex.fullmatch(path)
+        if match is None:
+            raise RouteNotFound(path)
+        for label, raw in zip(self.labels, match.groups()):
+            name, _ = self.uri_members[label]
+            params[name] = unquote(raw)
+        for wire, name, member in self.query_members:
+            values = query.get(wire)
+            if values is None:
+                continue
+            if member.type_name == "list":
+                params[name] = [_scalar_from_text(member.member, v, camel(name)) for v in values]
+            else:
+                params[name] = _scalar_from_text(member, values[0], camel(name))
+        for wire, name, member in self.header_members:
+            if member.type_name == "map":
+                found = {k[len(wire):]: v for k, v in headers.items() if k.lower().startswith(wire)}
+                if found:
+                    params[name] = found
+                continue
+            for key, value in headers.items():
+                if key.lower() == wire:
+                    params[name] = _scalar_from_text(member, value, camel(name))
+                    break
+        if body:
+            if self.payload is not None:
+                member = self.input_shape.members[self.payload]
+                if member.type_name == "structure":
+                    params[self.payload] = self._json(body)
+                else:
+                    params[self.payload] = body
+            elif self.body_members:
+                data = self._json(body)
+                if not isinstance(data, dict):
+                    raise BadRequest("The request body must be a JSON object")
+                for name in self.body_members:
+                    if name in data:
+                        params[name] = data[name]
+        if self.input_converter is not None:
+            params = self.input_converter(params)
+        errors: List[str] = []
+        self.validate(params, "", errors)
+        raise_for(errors)
+        return params
+
+    @staticmethod
+    def _json(body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("Could not parse request body into json: the body is not valid JSON") from None
+
+    # -- responses --------------------------------------------------------
+    def serialize(self, result: Optional[Mapping[str, Any]], request_id: str) -> WireResponse:
+        headers = {"x-amzn-RequestId": request_id}
+        status = self.status
+        if self.output_shape is None or result is None:
+            headers["Content-Length"] = "0"
+            return WireResponse(status, headers, b"")
+        if self.output_converter is not None:
+            result = self.output_converter(dict(result))
+        for name, wire in self.out_headers:
+            value = result.get(name)
+            if value is not None:
+                headers[wire] = _text_from_scalar(value)
+        if self.out_status_member is not None and result.get(self.out_status_member) is not None:
+            status = int(result[self.out_status_member])
+        if status == 204:
+            body = b""
+        elif self.out_payload is not None:
+            value = result.get(self.out_payload)
+            body = value if isinstance(value, bytes) else (_DUMPS(value).encode() if value is not None else b"")
+        else:
+            body = _DUMPS({k: result[k] for k in self.out_body if result.get(k) is not None}).encode()
+        if body:
+            headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(body))
+        return WireResponse(status, headers, body)
+
+
+class Protocol:
+    """Routes and (de)serializes every operation of the installed model."""
+
+    def __init__(self) -> None:
+        model = service_model()
+        validators = ValidatorCompiler()
+        self.operations: Dict[str, Operation] = {
+            name: Operation(model.operation_model(name), validators)
+            for name in model.operation_names
+        }
+        by_method: Dict[str, List[Operation]] = {}
+        for op in self.operations.values():
+            by_method.setdefault(op.method, []).append(op)
+        for ops in by_method.values():
+            ops.sort(key=lambda o: o.specificity, reverse=True)
+        self._by_method = by_method
+        self._errors = {shape.name: shape for shape in model.error_shapes}
+
+    def route(self, method: str, path: str, query: Mapping[str, List[str]]) -> Operation:
+        """The operation a raw request addresses (most specific match wins)."""
+        for op in self._by_method.get(method.upper(), ()):
+            if op.path_regex.fullmatch(path) is None:
+                continue
+            if all(query.get(k, [None])[0] == v for k, v in op.static_query.items()):
+                return op
+        raise RouteNotFound(f"{method} {path}")
+
+    @staticmethod
+    def split_url(url: str) -> Tuple[str, str, Dict[str, List[str]]]:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query, keep_blank_values=True) if parts.query else {}
+        return parts.hostname or "", parts.path or "/", query
+
+    def error_response(self, error: ServiceError, request_id: str) -> WireResponse:
+        """The D5 envelope: status, x-amzn-ErrorType, x-amzn-RequestId, body
+        ``Code``/``Message``/``RequestId`` and the shape's other members."""
+        shape = self._errors.get(error.shape)
+        status = 400
+        headers = {"x-amzn-ErrorType": error.shape, "x-amzn-RequestId": request_id, "Content-Type": "application/json"}
+        body: Dict[str, Any] = {"Code": error.code, "Message": error.message, "RequestId": request_id}
+        if shape is not None:
+            status = shape.metadata.get("error", {}).get("httpStatusCode", status)
+            for name, member in shape.members.items():
+                if name in ("Code", "Message", "RequestId"):
+                    continue
+                value = error.members.get(name)
+                if value is None:
+                    continue
+                if member.serialization.get("location") == "header":
+                    headers[member.serialization.get("name", name)] = _text_from_scalar(value)
+                else:
+                    body[name] = value
+        data = _DUMPS(body).encode()
+        headers["Content-Length"] = str(len(data))
+        return WireResponse(status, headers, data)
+
+
+_REGION_FROM_HOST = re.compile(r"^meetings-chime(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|api\.aws|c2s\.ic\.gov|sc2s\.sgov\.gov)$")
+_REGION_FROM_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([a-z0-9-]+)/")
+
+
+def region_from_host(host: str) -> Optional[str]:
+    match = _REGION_FROM_HOST.match(host)
+    return match.group(1) if match else None
+
+
+def region_from_auth(headers: Mapping[str, Any]) -> Optional[str]:
+    auth = headers.get("Authorization") or headers.get("authorization")
+    if not auth:
+        return None
+    if isinstance(auth, bytes):
+        auth = auth.decode("latin-1")
+    match = _REGION_FROM_SCOPE.search(auth)
+    return match.group(1) if match else None
+
+
+__all__ = ["Protocol", "Operation", "WireResponse", "RouteNotFound", "short_code"]

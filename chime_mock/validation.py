@@ -1,0 +1,192 @@
+"""Server-side constraint checks compiled from the botocore model.
+
+botocore checks ``required``, types and *minimums* before sending; the real
+service also checks maximum lengths, patterns, enums and ranges.  These
+validators check all of it (raw-HTTP callers skip botocore's checks too) and
+report violations in AWS's framework wording (service-facts.md D4)::
+
+    1 validation error detected: Value at 'externalUserId' failed to satisfy
+    constraint: Member must have length less than or equal to 64
+
+Each shape is compiled once into a closure; a request costs one walk over the
+parameters it actually carries.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List
+
+from botocore.model import Shape
+
+from .errors import BadRequest
+
+Check = Callable[[Any, str, List[str]], None]
+
+
+def camel(name: str) -> str:
+    """``ExternalUserId`` -> ``externalUserId`` (the service's field paths)."""
+    return name[:1].lower() + name[1:]
+
+
+def _describe(value: Any, shape: Shape) -> str:
+    # Sensitive members are never echoed back (AWS omits their value too).
+    if getattr(shape, "metadata", {}).get("sensitive") or isinstance(value, (dict, list)):
+        return "Value"
+    text = str(value)
+    if len(text) > 256:
+        text = text[:256] + "..."
+    return f"Value '{text}'"
+
+
+def _fail(errors: List[str], value: Any, shape: Shape, path: str, constraint: str) -> None:
+    errors.append(
+        f"{_describe(value, shape)} at '{path}' failed to satisfy constraint: {constraint}"
+    )
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "long": "an integer",
+    "boolean": "a boolean",
+    "float": "a number",
+    "double": "a number",
+    "structure": "an object",
+    "list": "a list",
+    "map": "an object",
+    "timestamp": "a timestamp",
+    "blob": "binary data",
+}
+
+
+def _type_ok(type_name: str, value: Any) -> bool:
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name in ("integer", "long"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if type_name in ("float", "double"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if type_name in ("structure", "map"):
+        return isinstance(value, dict)
+    if type_name == "list":
+        return isinstance(value, list)
+    return True  # timestamps and blobs are converted before validation
+
+
+class ValidatorCompiler:
+    def __init__(self) -> None:
+        self._cache: Dict[str, Check] = {}
+
+    def compile(self, shape: Shape) -> Check:
+        cached = self._cache.get(shape.name)
+        if cached is not None:
+            return cached
+        # Recursive shapes: install a trampoline before compiling the body.
+        holder: List[Check] = []
+        self._cache[shape.name] = lambda v, p, e: holder[0](v, p, e)
+        check = self._compile(shape)
+        holder.append(check)
+        self._cache[shape.name] = check
+        return check
+
+    def _compile(self, shape: Shape) -> Check:
+        type_name = shape.type_name
+        meta = shape.metadata
+        type_text = _TYPE_NAMES.get(type_name, type_name)
+        checks: List[Check] = []
+
+        if type_name in ("string", "list", "map", "blob"):
+            lo, hi = meta.get("min"), meta.get("max")
+            if lo is not None or hi is not None:
+                def length(value, path, errors, lo=lo, hi=hi):
+                    n = len(value)
+                    if lo is not None and n < lo:
+                        _fail(errors, value, shape, path, f"Member must have length greater than or equal to {lo}")
+                    if hi is not None and n > hi:
+                        _fail(errors, value, shape, path, f"Member must have length less than or equal to {hi}")
+                checks.append(length)
+        if type_name in ("integer", "long", "float", "double"):
+            lo, hi = meta.get("min"), meta.get("max")
+            if lo is not None or hi is not None:
+                def value_range(value, path, errors, lo=lo, hi=hi):
+                    if lo is not None and value < lo:
+                        _fail(errors, value, shape, path, f"Member must have value greater than or equal to {lo}")
+                    if hi is not None and value > hi:
+                        _fail(errors, value, shape, path, f"Member must have value less than or equal to {hi}")
+                checks.append(value_range)
+        if type_name == "string":
+            enum = shape.enum
+            if enum:
+                allowed = frozenset(enum)
+                text = "[" + ", ".join(enum) + "]"
+
+                def in_enum(value, path, errors):
+                    if value not in allowed:
+                        _fail(errors, value, shape, path, f"Member must satisfy enum value set: {text}")
+                checks.append(in_enum)
+            pattern = meta.get("pattern")
+            if pattern:
+                # Java (Coral) semantics: ASCII classes, the whole value must match.
+                regex = re.compile(pattern, re.ASCII)
+
+                def matches(value, path, errors):
+                    if regex.fullmatch(value) is None:
+                        _fail(errors, value, shape, path, f"Member must satisfy regular expression pattern: {pattern}")
+                checks.append(matches)
+        if type_name == "structure":
+            members = [
+                (name, camel(name), self.compile(member))
+                for name, member in shape.members.items()
+            ]
+            required = tuple((name, camel(name)) for name in shape.required_members)
+
+            def structure(value, path, errors):
+                prefix = path + "." if path else ""
+                for name, field in required:
+                    if value.get(name) is None:
+                        errors.append(f"Value null at '{prefix}{field}' failed to satisfy constraint: Member must not be null")
+                for name, field, check in members:
+                    item = value.get(name)
+                    if item is not None:
+                        check(item, prefix + field, errors)
+            checks.append(structure)
+        elif type_name == "list":
+            member_check = self.compile(shape.member)
+
+            def items(value, path, errors):
+                for index, item in enumerate(value, 1):
+                    if item is None:
+                        errors.append(f"Value null at '{path}.{index}.member' failed to satisfy constraint: Member must not be null")
+                    else:
+                        member_check(item, f"{path}.{index}.member", errors)
+            checks.append(items)
+        elif type_name == "map":
+            key_check = self.compile(shape.key)
+            value_check = self.compile(shape.value)
+
+            def entries(value, path, errors):
+                for key, item in value.items():
+                    key_check(key, f"{path}.key", errors)
+                    if item is not None:
+                        value_check(item, f"{path}.{key}", errors)
+            checks.append(entries)
+
+        checks = tuple(checks)
+
+        def check(value, path, errors):
+            if not _type_ok(type_name, value):
+                _fail(errors, value, shape, path, f"Member must be {type_text}")
+                return
+            for one in checks:
+                one(value, path, errors)
+        return check
+
+
+def raise_for(errors: List[str]) -> None:
+    """Raise the D4 ``BadRequestException`` for collected violations."""
+    if errors:
+        n = len(errors)
+        noun = "error" if n == 1 else "errors"
+        raise BadRequest(f"{n} validation {noun} detected: " + "; ".join(errors))
