@@ -24,6 +24,7 @@ import botocore
 from botocore import handlers as _botocore_handlers
 from botocore.awsrequest import AWSResponse
 from botocore.client import BaseClient
+from botocore.credentials import ContainerProvider, InstanceMetadataProvider
 from botocore.endpoint import Endpoint
 from botocore.session import Session
 
@@ -106,6 +107,17 @@ _HANDLERS = (
 # -- fail-closed backstop ------------------------------------------------------
 _original_send = Endpoint._send
 
+# Credential providers that reach the network (EC2 instance metadata, ECS/EKS
+# container credentials).  While a mock is active they are skipped: Chime
+# requests are unsigned, and a test must never wait on (or be failed by) a
+# metadata lookup.  Environment and file credentials are untouched.
+_NETWORK_PROVIDERS = (InstanceMetadataProvider, ContainerProvider)
+_original_loads = {cls: cls.load for cls in _NETWORK_PROVIDERS}
+
+
+def _no_network_credentials(self: Any) -> None:
+    return None
+
 
 def _guarded_send(self: Endpoint, request: Any):
     """While a mock is active, a Chime request that somehow skipped the
@@ -138,6 +150,8 @@ def push(mock: "ChimeMeetingsMock") -> None:
     with _stack_lock:
         if not ACTIVE:
             Endpoint._send = _guarded_send
+            for cls in _NETWORK_PROVIDERS:
+                cls.load = _no_network_credentials
         ACTIVE.append(mock)
 
 
@@ -148,8 +162,12 @@ def pop(mock: "ChimeMeetingsMock") -> None:
             if ACTIVE[index] is mock:
                 del ACTIVE[index]
                 break
-        if not ACTIVE and Endpoint._send is _guarded_send:
-            Endpoint._send = _original_send
+        if not ACTIVE:
+            if Endpoint._send is _guarded_send:
+                Endpoint._send = _original_send
+            for cls, load in _original_loads.items():
+                if cls.load is _no_network_credentials:
+                    cls.load = load
 
 
 def current() -> Optional["ChimeMeetingsMock"]:

@@ -1,0 +1,74 @@
+"""Shared test helpers: an output checker independent of chime_mock's own code."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import botocore.session
+from botocore.validate import ParamValidator
+
+_SESSION = botocore.session.get_session()
+MODEL = _SESSION.get_service_model("chime-sdk-meetings")
+
+
+def output_problems(operation: str, response: dict) -> list:
+    """Everything in ``response`` that breaks the operation's output shape:
+    botocore's ParamValidator plus enums, patterns, lengths and ranges."""
+    shape = MODEL.operation_model(operation).output_shape
+    data = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    if shape is None:
+        return [f"unexpected output {data}"] if data else []
+    problems = []
+    report = ParamValidator().validate(data, shape)
+    if report.has_errors():
+        problems.append(report.generate_report())
+    _walk(shape, data, operation, problems)
+    return problems
+
+
+def _walk(shape, value: Any, path: str, problems: list) -> None:
+    meta = shape.metadata
+    t = shape.type_name
+    if t == "structure":
+        for name, member in shape.members.items():
+            if name in value and value[name] is not None:
+                _walk(member, value[name], f"{path}.{name}", problems)
+        return
+    if t == "list":
+        for i, item in enumerate(value):
+            _walk(shape.member, item, f"{path}[{i}]", problems)
+    if t in ("string", "list", "map"):
+        if "min" in meta and len(value) < meta["min"]:
+            problems.append(f"{path}: shorter than {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append(f"{path}: longer than {meta['max']}")
+    if t in ("integer", "long"):
+        if "min" in meta and value < meta["min"]:
+            problems.append(f"{path}: below {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            problems.append(f"{path}: above {meta['max']}")
+    if t == "string":
+        if shape.enum and value not in shape.enum:
+            problems.append(f"{path}: {value!r} not in {shape.enum}")
+        if "pattern" in meta and not re.search(meta["pattern"], value):
+            problems.append(f"{path}: {value!r} does not match {meta['pattern']}")
+
+
+def assert_valid_output(operation: str, response: dict) -> None:
+    problems = output_problems(operation, response)
+    assert not problems, "\n".join(problems)
+
+
+def assert_error_envelope(exc, shape_name: str, status: int) -> None:
+    """The D5 envelope as boto3 exposes it."""
+    response = exc.response
+    assert type(exc).__name__ == shape_name
+    assert response["Error"]["Code"] == shape_name
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status
+    request_id = response["ResponseMetadata"]["RequestId"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request_id)
+    assert response["RequestId"] == request_id
+    assert response["Message"] == response["Error"]["Message"] and response["Message"]
+    headers = response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amzn-errortype"] == shape_name
+    assert headers["x-amzn-requestid"] == request_id
