@@ -1,24 +1,49 @@
 """The switch's ``requests`` side: plain HTTP callers reach the same backend.
 
-While a mock is active, a ``responses.RequestsMock`` answers requests to
-``https://meetings-chime.<region>.amazonaws.com/...`` (and the FIPS and
-dual-stack hosts) with the same protocol engine; every other URL passes
-through to whatever ``HTTPAdapter.send`` was installed before us (the network,
-or moto's own ``responses`` mock), untouched.
+While a mock is active, requests to ``https://meetings-chime.<region>.amazonaws.com/...``
+(and the FIPS and dual-stack hosts) are answered by the same protocol engine,
+through a ``responses`` mock.  Every other URL is untouched.
+
+Order independence: moto and user code patch ``HTTPAdapter.send`` with their
+own ``responses`` mocks, and the one patched last sees a request first (moto
+answers every ``*.amazonaws.com`` URL it does not know with "not
+implemented").  So chime_mock does not join that chain: while active,
+``requests.Session.get_adapter`` hands Chime URLs to a dedicated adapter
+class, and the ``responses`` mock targets that class's ``send``.  Whatever
+else patches ``HTTPAdapter.send``, and in whichever order, Chime URLs reach
+chime_mock and every other URL goes where it went before.
 """
 from __future__ import annotations
 
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .core import ChimeMeetingsMock
+from requests import Session
+from requests.adapters import HTTPAdapter
 
 CHIME_URL = re.compile(
-    r"https?://meetings-chime(?:-fips)?\.[a-z0-9-]+\.(?:amazonaws\.com(?:\.cn)?|api\.aws)(?::\d+)?(?:/.*)?$"
+    r"https?://meetings-chime(?:-fips)?\.[a-z0-9-]+\.(?:amazonaws\.com(?:\.cn)?|api\.aws)(?::\d+)?(?:[/?].*)?$"
 )
-_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
+_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+class ChimeAdapter(HTTPAdapter):
+    """Transport for Chime URLs while a mock is active (``send`` is replaced by
+    the ``responses`` mock; reaching this one means the mock was stopped)."""
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise ConnectionError("chime_mock is not active")
+
+
+_original_get_adapter = Session.get_adapter
+_ADAPTER = ChimeAdapter()
+
+
+def _get_adapter(self: Session, url: str) -> HTTPAdapter:
+    if CHIME_URL.match(url):
+        return _ADAPTER
+    return _original_get_adapter(self, url)
 
 
 class RequestsInterceptor:
@@ -28,13 +53,12 @@ class RequestsInterceptor:
         self._lock = threading.Lock()
         self._mock: Optional[Any] = None
 
-    def start(self, current: "callable") -> None:
+    def start(self, current: Callable[[], Any]) -> None:
         """``current()`` returns the mock to answer with (the innermost one)."""
         with self._lock:
             if self._mock is not None:
                 return
             import responses
-            from requests.adapters import HTTPAdapter
 
             def callback(request: Any) -> Tuple[int, dict, bytes]:
                 mock = current()
@@ -43,22 +67,22 @@ class RequestsInterceptor:
                 body = request.body
                 if isinstance(body, str):
                     body = body.encode("utf-8")
-                wire = mock.dispatch(request.method, request.url, dict(request.headers), body or b"")
+                wire = mock.dispatch(request.method, request.url, request.headers, body or b"")
                 return wire.status, wire.headers, wire.body
 
-            rmock = responses.RequestsMock(
-                assert_all_requests_are_fired=False,
-                real_adapter_send=HTTPAdapter.send,  # chain to whatever is installed now
-            )
+            rmock = responses.RequestsMock(assert_all_requests_are_fired=False,
+                                           target=f"{__name__}.ChimeAdapter.send")
             for method in _METHODS:
                 rmock.add_callback(method, CHIME_URL, callback=callback)
-            rmock.add_passthru(re.compile(r".*"))
             rmock.start()
+            Session.get_adapter = _get_adapter
             self._mock = rmock
 
     def stop(self) -> None:
         with self._lock:
             if self._mock is not None:
+                if Session.get_adapter is _get_adapter:
+                    Session.get_adapter = _original_get_adapter
                 self._mock.stop(allow_assert=False)
                 self._mock = None
 
