@@ -21,9 +21,17 @@ def output_problems(operation: str, response: dict) -> list:
     problems = []
     report = ParamValidator().validate(data, shape)
     if report.has_errors():
-        problems.append(report.generate_report())
+        problems.extend(line for line in report.generate_report().splitlines()[1:] if not _known_exception(line))
     _walk(shape, data, operation, problems)
-    return problems
+    return [p for p in problems if not _known_exception(p)]
+
+
+def _known_exception(problem: str) -> bool:
+    """The one place the model and the real service disagree, on purpose
+    (service-facts.md D9): a meeting created without TenantIds comes back with
+    ``TenantIds: []``, although TenantIdList has ``min: 1``.  Callers written
+    against AWS index it, so the mock returns it as AWS does."""
+    return "TenantIds" in problem and ("min length: 1" in problem or "shorter than 1" in problem)
 
 
 def _walk(shape, value: Any, path: str, problems: list) -> None:
