@@ -435,28 +435,27 @@ class ChimeBackend:
         """D2/D3: per-item outcome; valid items succeed, others go to Errors."""
         attendees: List[Dict[str, Any]] = []
         errors: List[Dict[str, Any]] = []
+        def fail(external_id: str, code: str, message: str) -> None:
+            errors.append({"ExternalUserId": external_id, "ErrorCode": code, "ErrorMessage": message})
+
         for item in items:
             external_id = item["ExternalUserId"]
-
-            def fail(code: str, message: str) -> None:
-                errors.append({"ExternalUserId": external_id, "ErrorCode": code, "ErrorMessage": message})
-
             existing = meeting.by_external_id.get(external_id)
             if existing is not None:
                 attendees.append(existing.to_wire())
                 continue
             problem = external_id_problem(external_id)
             if problem:
-                fail("BadRequest", f"Invalid ExternalUserId: {problem}")
+                fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
                 continue
             requested = item.get("Capabilities")
             caps = self.default_capabilities(meeting) if requested is None else dict(requested)
             problem = None if requested is None else self.capability_problem(meeting, caps)
             if problem:
-                fail("BadRequest", problem)
+                fail(external_id, "BadRequest", problem)
                 continue
             if len(meeting.attendees) >= meeting.max_attendees:
-                fail("ResourceLimitExceeded", self._seat_message(meeting))
+                fail(external_id, "ResourceLimitExceeded", self._seat_message(meeting))
                 continue
             attendees.append(self._new_attendee(meeting, external_id, caps).to_wire())
         return attendees, errors

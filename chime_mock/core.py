@@ -3,14 +3,13 @@ call pipeline (protocol -> controls -> backend) and the test-author controls.
 """
 from __future__ import annotations
 
-import asyncio
 import collections
 import copy
 import functools
 import inspect
 import threading
 import unittest
-from typing import Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
 
 from . import _hooks
 from ._http import INTERCEPTOR
