@@ -76,9 +76,9 @@ def choose_signer(**_: Any) -> Optional[object]:
 
 
 def before_sign(request: Any, region_name: Optional[str] = None, **_: Any) -> None:
-    """Tell the backend the client's control region (unsigned requests carry no
-    credential scope, and custom endpoint URLs no region in the host)."""
-    if ACTIVE and region_name:
+    """Tell the backend the client's control region when the host does not
+    (a custom ``endpoint_url``): unsigned requests carry no credential scope."""
+    if ACTIVE and region_name and "://meetings-chime" not in request.url:
         request.headers[REGION_HINT] = region_name
 
 
@@ -88,12 +88,8 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
         return None
     mock = ACTIVE[-1]
     operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
-    headers = request.headers
-    region = headers.get(REGION_HINT)
-    if isinstance(region, bytes):
-        region = region.decode("ascii")
-    wire = mock.dispatch(request.method, request.url, headers, _as_bytes(request.body),
-                         operation=operation or None, region=region)
+    wire = mock.dispatch(request.method, request.url, request.headers, _as_bytes(request.body),
+                         operation=operation or None)
     return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
 
 

@@ -9,7 +9,7 @@ own ``responses`` mocks, and the one patched last sees a request first (moto
 answers every ``*.amazonaws.com`` URL it does not know with "not
 implemented").  So chime_mock does not join that chain: while active,
 ``requests.Session.get_adapter`` hands Chime URLs to a dedicated adapter
-class, and the ``responses`` mock targets that class's ``send``.  Whatever
+class, whose ``send`` is the ``responses`` mock's.  Whatever
 else patches ``HTTPAdapter.send``, and in whichever order, Chime URLs reach
 chime_mock and every other URL goes where it went before.
 """
@@ -30,7 +30,7 @@ _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 class ChimeAdapter(HTTPAdapter):
     """Transport for Chime URLs while a mock is active (``send`` is replaced by
-    the ``responses`` mock; reaching this one means the mock was stopped)."""
+    the ``responses`` mock on first activation)."""
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
         raise ConnectionError("chime_mock is not active")
@@ -47,44 +47,49 @@ def _get_adapter(self: Session, url: str) -> HTTPAdapter:
 
 
 class RequestsInterceptor:
-    """Starts/stops one ``responses`` mock for the outermost activation."""
+    """Routes Chime URLs to ``ChimeAdapter`` while a mock is active.
+
+    The ``responses`` mock is built once and its ``send`` stays installed on
+    ``ChimeAdapter`` (which nothing reaches while no mock is active), so
+    activating is one attribute swap on ``requests.Session``.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._mock: Optional[Any] = None
+        self._rmock: Optional[Any] = None
+
+    def _build(self, current: Callable[[], Any]) -> Any:
+        import responses
+
+        def callback(request: Any) -> Tuple[int, dict, bytes]:
+            mock = current()
+            if mock is None:  # pragma: no cover - stopped concurrently
+                raise ConnectionError("chime_mock is not active")
+            body = request.body
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            wire = mock.dispatch(request.method, request.url, request.headers, body or b"")
+            return wire.status, wire.headers, wire.body
+
+        rmock = responses.RequestsMock(assert_all_requests_are_fired=False,
+                                       target=f"{__name__}.ChimeAdapter.send")
+        for method in _METHODS:
+            rmock.add_callback(method, CHIME_URL, callback=callback)
+        ChimeAdapter.send = rmock.unbound_on_send()
+        return rmock
 
     def start(self, current: Callable[[], Any]) -> None:
         """``current()`` returns the mock to answer with (the innermost one)."""
         with self._lock:
-            if self._mock is not None:
-                return
-            import responses
-
-            def callback(request: Any) -> Tuple[int, dict, bytes]:
-                mock = current()
-                if mock is None:  # pragma: no cover - stopped concurrently
-                    raise ConnectionError("chime_mock is not active")
-                body = request.body
-                if isinstance(body, str):
-                    body = body.encode("utf-8")
-                wire = mock.dispatch(request.method, request.url, request.headers, body or b"")
-                return wire.status, wire.headers, wire.body
-
-            rmock = responses.RequestsMock(assert_all_requests_are_fired=False,
-                                           target=f"{__name__}.ChimeAdapter.send")
-            for method in _METHODS:
-                rmock.add_callback(method, CHIME_URL, callback=callback)
-            rmock.start()
+            if self._rmock is None:
+                self._rmock = self._build(current)
+            self._rmock.calls.reset()
             Session.get_adapter = _get_adapter
-            self._mock = rmock
 
     def stop(self) -> None:
         with self._lock:
-            if self._mock is not None:
-                if Session.get_adapter is _get_adapter:
-                    Session.get_adapter = _original_get_adapter
-                self._mock.stop(allow_assert=False)
-                self._mock = None
+            if Session.get_adapter is _get_adapter:
+                Session.get_adapter = _original_get_adapter
 
 
 INTERCEPTOR = RequestsInterceptor()

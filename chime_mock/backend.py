@@ -101,6 +101,12 @@ class Attendee:
         }
 
 
+_MEETING_WIRE_FIELDS = frozenset((
+    "meeting_id", "account", "region", "external_meeting_id", "media_region", "media_placement",
+    "meeting_host_id", "meeting_features", "primary_meeting_id", "tenant_ids",
+))
+
+
 @dataclass(eq=False)
 class Meeting:
     meeting_id: str
@@ -128,6 +134,12 @@ class Meeting:
     _next_seq: int = field(default=1, repr=False)
     # the last moment somebody was connected (or creation), for idle expiry
     last_occupied_at: float = 0.0
+    _wire: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _MEETING_WIRE_FIELDS:
+            object.__setattr__(self, "_wire", None)
 
     @property
     def meeting_arn(self) -> str:
@@ -144,22 +156,32 @@ class Meeting:
         features = self.meeting_features or {}
         return (features.get(kind) or {}).get("MaxResolution") or default
 
-    def to_wire(self) -> Dict[str, Any]:
-        wire: Dict[str, Any] = {
-            "MeetingId": self.meeting_id,
-            "ExternalMeetingId": self.external_meeting_id,
-            "MediaRegion": self.media_region,
-            "MediaPlacement": dict(self.media_placement),
-            "TenantIds": list(self.tenant_ids),
-            "MeetingArn": self.meeting_arn,
-        }
-        if self.meeting_host_id is not None:
-            wire["MeetingHostId"] = self.meeting_host_id
-        if self.meeting_features is not None:
-            wire["MeetingFeatures"] = copy.deepcopy(self.meeting_features)
-        if self.primary_meeting_id is not None:
-            wire["PrimaryMeetingId"] = self.primary_meeting_id
+    @property
+    def wire(self) -> Dict[str, Any]:
+        """The API's ``Meeting`` object, built once and shared: read-only.
+        (Every member is fixed at creation; assigning one rebuilds it.)"""
+        wire = self._wire
+        if wire is None:
+            wire = {
+                "MeetingId": self.meeting_id,
+                "ExternalMeetingId": self.external_meeting_id,
+                "MediaRegion": self.media_region,
+                "MediaPlacement": dict(self.media_placement),
+                "TenantIds": list(self.tenant_ids),
+                "MeetingArn": self.meeting_arn,
+            }
+            if self.meeting_host_id is not None:
+                wire["MeetingHostId"] = self.meeting_host_id
+            if self.meeting_features is not None:
+                wire["MeetingFeatures"] = copy.deepcopy(self.meeting_features)
+            if self.primary_meeting_id is not None:
+                wire["PrimaryMeetingId"] = self.primary_meeting_id
+            object.__setattr__(self, "_wire", wire)
         return wire
+
+    def to_wire(self) -> Dict[str, Any]:
+        """The API's ``Meeting`` object (a copy you may change)."""
+        return copy.deepcopy(self.wire)
 
     # -- attendee bookkeeping ----------------------------------------------
     def add_attendee(self, attendee: Attendee) -> None:
@@ -378,10 +400,10 @@ class ChimeBackend:
             state = self.state(ctx.account, ctx.region)
             existing = self._existing_for_token(state, p["ClientRequestToken"])
             if existing is not None:       # D1: same token, live meeting -> same meeting
-                return {"Meeting": existing.to_wire()}
+                return {"Meeting": existing.wire}
             primary = self._check_meeting_request(ctx, state, p)
             meeting = self._new_meeting(ctx, state, p, primary)
-            return {"Meeting": meeting.to_wire()}
+            return {"Meeting": meeting.wire}
 
     def op_create_meeting_with_attendees(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
@@ -390,15 +412,15 @@ class ChimeBackend:
             if existing is not None:       # D1: replay creates nothing
                 attendees = [existing.by_external_id[i["ExternalUserId"]].to_wire()
                              for i in p["Attendees"] if i["ExternalUserId"] in existing.by_external_id]
-                return {"Meeting": existing.to_wire(), "Attendees": attendees, "Errors": []}
+                return {"Meeting": existing.wire, "Attendees": attendees, "Errors": []}
             primary = self._check_meeting_request(ctx, state, p)
             meeting = self._new_meeting(ctx, state, p, primary)
             attendees, errors = self._create_attendees(meeting, p["Attendees"])
-            return {"Meeting": meeting.to_wire(), "Attendees": attendees, "Errors": errors}
+            return {"Meeting": meeting.wire, "Attendees": attendees, "Errors": errors}
 
     def op_get_meeting(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
-            return {"Meeting": self._meeting(ctx, p["MeetingId"]).to_wire()}
+            return {"Meeting": self._meeting(ctx, p["MeetingId"]).wire}
 
     def op_delete_meeting(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:

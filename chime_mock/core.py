@@ -23,6 +23,13 @@ _PROTOCOL: Optional[Protocol] = None
 _PROTOCOL_LOCK = threading.Lock()
 
 
+def _header(headers: Mapping[str, Any], name: str) -> Optional[str]:
+    value = headers.get(name)
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value or None
+
+
 def protocol() -> Protocol:
     """The process-wide protocol engine (compiled on first use)."""
     global _PROTOCOL
@@ -68,6 +75,7 @@ class ChimeMeetingsMock:
         self._depth = 0
         self._lock = threading.RLock()
         self._rate: Dict[Tuple[str, str, str], Deque[float]] = {}
+        self._contexts: Dict[Tuple[str, str], CallContext] = {}
         self._fresh_state()
 
     def _fresh_state(self) -> None:
@@ -166,17 +174,21 @@ class ChimeMeetingsMock:
         """Answer one raw HTTP request (the entry point of both switches)."""
         proto = protocol()
         request_id = self.ids.uuid4()
-        host, path, query = proto.split_url(url)
+        host, path, raw_query = proto.split_url(url)
         if region is None:
-            region = region_from_host(host) or region_from_auth(headers) or self.default_region
+            region = (region_from_host(host) or _header(headers, _hooks.REGION_HINT)
+                      or region_from_auth(headers) or self.default_region)
         op = proto.operations.get(operation) if operation else None
         if op is None:
+            query = proto.parse_query(raw_query)
             try:
                 op = proto.route(method, path, query)
             except RouteNotFound:
                 error = ServiceError(f"No operation of chime-sdk-meetings matches {method} {path}",
                                      shape="NotFoundException")
                 return proto.error_response(error, request_id)
+        else:
+            query = proto.parse_query(raw_query) if op.query_members else {}
         call = Call(op.name, {}, region, self.account_id, request_id)
         try:
             try:
@@ -188,7 +200,7 @@ class ChimeMeetingsMock:
                         f"chime_mock does not implement {op.name}, which the installed botocore "
                         f"knows; the request was not sent to AWS")
                 self._before_call(op.name, region, params)
-                result = handler(CallContext(self.account_id, region), params)
+                result = handler(self._context(region), params)
             except ServiceError as error:
                 call.error, call.error_message = error.shape, error.message
                 call.injected = getattr(error, "injected", False)
@@ -204,6 +216,13 @@ class ChimeMeetingsMock:
         call.status = wire.status
         self.journal.append(call)
         return wire
+
+    def _context(self, region: str) -> CallContext:
+        key = (self.account_id, region)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._contexts[key] = CallContext(self.account_id, region)
+        return ctx
 
     def _before_call(self, operation: str, region: str, params: Dict[str, Any]) -> None:
         """Faults, quotas and lifetime rules that run before the backend."""

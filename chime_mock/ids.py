@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import base64
-import os
 import random
-import threading
 from typing import Optional, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -23,16 +21,13 @@ class IdGenerator:
     """
 
     def __init__(self, seed: Optional[int] = None) -> None:
-        self._lock = threading.Lock()
         self.reseed(seed)
 
     def reseed(self, seed: Optional[int] = None) -> None:
-        with self._lock:
-            self._rng = random.Random(seed if seed is not None else os.urandom(16))
-
-    def bits(self, n: int) -> int:
-        with self._lock:
-            return self._rng.getrandbits(n)
+        # ``Random()`` without a seed draws its seed from the OS.
+        self._rng = random.Random(seed) if seed is not None else random.Random()
+        # getrandbits is one C call, atomic under the GIL: no lock needed.
+        self.bits = self._rng.getrandbits
 
     def uuid4(self) -> str:
         """Lowercase RFC-4122 version-4 UUID (MeetingId, RequestId)."""
@@ -54,5 +49,4 @@ class IdGenerator:
         return f"{self.bits(digits * 4):0{digits}x}"
 
     def choice(self, items: Sequence[T]) -> T:
-        with self._lock:
-            return self._rng.choice(items)
+        return items[self.bits(16) % len(items)]

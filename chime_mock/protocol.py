@@ -16,7 +16,7 @@ import datetime
 import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from botocore.model import OperationModel, Shape
 
@@ -297,10 +297,27 @@ class Protocol:
         raise RouteNotFound(f"{method} {path}")
 
     @staticmethod
-    def split_url(url: str) -> Tuple[str, str, Dict[str, List[str]]]:
-        parts = urlsplit(url)
-        query = parse_qs(parts.query, keep_blank_values=True) if parts.query else {}
-        return parts.hostname or "", parts.path or "/", query
+    def split_url(url: str) -> Tuple[str, str, str]:
+        """``(host, path, raw query)`` of an absolute URL (cheaper than urlsplit)."""
+        start = url.find("://")
+        rest = url[start + 3:] if start >= 0 else url
+        slash = rest.find("/")
+        if slash < 0:
+            authority, target = rest.partition("?")[0], "/" + "".join(rest.partition("?")[1:])
+        else:
+            authority, target = rest[:slash], rest[slash:]
+        target = target.partition("#")[0]
+        path, _, raw_query = target.partition("?")
+        host = authority.rpartition("@")[2]
+        if host.startswith("["):
+            host = host[1:host.find("]")]
+        else:
+            host = host.partition(":")[0]
+        return host.lower(), path or "/", raw_query
+
+    @staticmethod
+    def parse_query(raw_query: str) -> Dict[str, List[str]]:
+        return parse_qs(raw_query, keep_blank_values=True) if raw_query else {}
 
     def error_response(self, error: ServiceError, request_id: str) -> WireResponse:
         """The D5 envelope: status, x-amzn-ErrorType, x-amzn-RequestId, body

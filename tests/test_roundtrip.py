@@ -92,7 +92,9 @@ def _wire_request(operation: str, params: dict):
 def test_botocore_serializer_to_chime_mock_parser(operation):
     request = _wire_request(operation, CALLS[operation])
     proto = protocol()
-    host, path, query = proto.split_url(request.url)
+    host, path, raw_query = proto.split_url(request.url)
+    query = proto.parse_query(raw_query)
+    assert host == "meetings-chime.us-east-1.amazonaws.com"
     routed = proto.route(request.method, path, query)  # routing from the raw request alone
     assert routed.name == operation
     assert routed.parse(path, query, request.headers, request.body or b"") == CALLS[operation]
@@ -186,3 +188,15 @@ def test_capabilities_path_wins_over_attendee_id_path():
     assert put.name == "UpdateAttendeeCapabilities"
     for query, name in (({}, "CreateMeeting"), ({"operation": ["create-attendees"]}, "CreateMeetingWithAttendees")):
         assert proto.route("POST", "/meetings", query).name == name
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("https://meetings-chime.us-east-1.amazonaws.com/meetings/abc?x=1#frag",
+     ("meetings-chime.us-east-1.amazonaws.com", "/meetings/abc", "x=1")),
+    ("http://user:pw@LOCALHOST:4566/meetings", ("localhost", "/meetings", "")),
+    ("http://[::1]:8080/tags?arn=a%3Ab", ("::1", "/tags", "arn=a%3Ab")),
+    ("https://meetings-chime.eu-west-2.amazonaws.com", ("meetings-chime.eu-west-2.amazonaws.com", "/", "")),
+    ("https://meetings-chime.eu-west-2.amazonaws.com?operation=x", ("meetings-chime.eu-west-2.amazonaws.com", "/", "operation=x")),
+])
+def test_split_url(url, expected):
+    assert protocol().split_url(url) == expected

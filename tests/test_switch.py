@@ -416,3 +416,12 @@ def test_a_bug_in_the_mock_is_raised_once_and_names_the_operation(monkeypatch):
         with pytest.raises(ChimeMockInternalError, match="GetMeeting: KeyError"):
             client.get_meeting(MeetingId=GUID)
         assert calls == [1]  # not retried
+
+
+def test_custom_endpoint_url_keeps_the_clients_region(chime_meetings):
+    client = chime("eu-central-1", endpoint_url="http://localhost:4566")
+    meeting = new_meeting(client)
+    assert meeting["MeetingArn"].startswith("arn:aws:chime:eu-central-1:")
+    assert chime_meetings.meeting(meeting["MeetingId"]).region == "eu-central-1"
+    with pytest.raises(client.exceptions.NotFoundException):   # invisible from another region (D7)
+        chime("us-east-1").get_meeting(MeetingId=meeting["MeetingId"])
