@@ -527,14 +527,16 @@ class ChimeBackend:
         invalid = BadRequest(f"Invalid NextToken: '{token[:64]}' was not returned by ListAttendees for meeting <{meeting.meeting_id}>")
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            meeting_id, seq, sig = raw.split(b":", 2)
-            payload = meeting_id + b":" + seq
-            expected = hmac.new(self._token_secret, payload, hashlib.sha256).digest()[:12]
-            if not hmac.compare_digest(sig, expected) or meeting_id.decode() != meeting.meeting_id:
-                raise invalid
-            return int(seq)
+            meeting_id, seq, _ = raw.split(b":", 2)
+            last_seq = int(seq)
         except (ValueError, UnicodeDecodeError):
             raise invalid from None
+        # Canonical form only: the exact string this meeting handed out (so a
+        # changed padding bit or a token of another meeting is refused too).
+        if meeting_id != meeting.meeting_id.encode() or not hmac.compare_digest(
+                token.encode("utf-8", "replace"), self._page_token(meeting, last_seq).encode()):
+            raise invalid
+        return last_seq
 
     def op_list_attendees(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
@@ -598,10 +600,11 @@ class ChimeBackend:
         if match is None:
             raise _validation("resourceARN", "Member must be the ARN of an Amazon Chime SDK meeting "
                               "(arn:aws:chime:<region>:<account-id>:meeting/<MeetingId>)", arn)
-        _, region, account, meeting_id = match.groups()
+        partition, region, account, meeting_id = match.groups()
         state = self.states.get((account, region))
         meeting = state.meetings.get(meeting_id.lower()) if state else None
-        if meeting is None or (account, region) != (ctx.account, ctx.region):
+        if (meeting is None or (account, region) != (ctx.account, ctx.region)
+                or partition != regions.partition(region)):
             raise ResourceNotFound(f"Resource {arn} not found", ResourceName=arn)
         return meeting
 
