@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from typing import Any
 
 import botocore.session
+from botocore.config import Config
 from botocore.validate import ParamValidator
 
 _SESSION = botocore.session.get_session()
@@ -80,3 +82,58 @@ def assert_error_envelope(exc, shape_name: str, status: int) -> None:
     headers = response["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-amzn-errortype"] == shape_name
     assert headers["x-amzn-requestid"] == request_id
+
+
+# -- shared by the fidelity tests ---------------------------------------------------
+# The D5 envelope as the tests expect it, written out by hand (not read from
+# chime_mock): shape -> (HTTP status, short body Code).
+ENVELOPE = {
+    "BadRequestException": (400, "BadRequest"),
+    "ConflictException": (409, "Conflict"),
+    "ForbiddenException": (403, "Forbidden"),
+    "NotFoundException": (404, "NotFound"),
+    "LimitExceededException": (400, "ResourceLimitExceeded"),
+    "ResourceNotFoundException": (404, "ResourceNotFound"),
+    "ServiceFailureException": (500, "ServiceFailure"),
+    "ServiceUnavailableException": (503, "ServiceUnavailable"),
+    "ThrottlingException": (429, "Throttling"),
+    "TooManyTagsException": (400, "TooManyTags"),
+    "UnauthorizedException": (401, "Unauthorized"),
+    "UnprocessableEntityException": (422, "Unprocessable"),
+}
+SHORT_CODES = {shape: code for shape, (_, code) in ENVELOPE.items()}
+STATUS = {shape: status for shape, (status, _) in ENVELOPE.items()}
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+HEX_8_4_4_4_12 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ACCOUNT = "123456789012"
+ALL_SR = {"Audio": "SendReceive", "Video": "SendReceive", "Content": "SendReceive"}
+# No client-side checks (to send what botocore would refuse), no retries.
+RAW = Config(parameter_validation=False, retries={"max_attempts": 0, "mode": "standard"})
+
+
+def expect_error(excinfo, shape: str) -> str:
+    """The D5 envelope plus the body's short ``Code``; returns the message."""
+    exc = excinfo.value
+    assert_error_envelope(exc, shape, STATUS[shape])
+    assert exc.response["Code"] == SHORT_CODES[shape]
+    return exc.response["Message"]
+
+
+def snapshot(mock) -> dict:
+    """Everything a request could change, read through the mock handle."""
+    state = {}
+    for m in mock.meetings():
+        state[(m.account, m.region, m.meeting_id)] = (
+            m.to_wire(), sorted(m.replicas), m.client_request_token,
+            [a.to_wire() for a in mock.attendees(m.meeting_id)],
+            mock.tags(m.meeting_id), mock.transcription(m.meeting_id),
+        )
+    return state
+
+
+@contextmanager
+def unchanged(mock):
+    """Assert the block (a rejected request) left the service state as it was."""
+    before = snapshot(mock)
+    yield
+    assert snapshot(mock) == before, "a rejected request changed the service state"
