@@ -1,6 +1,7 @@
 """Test-author controls: the call journal and fault injection."""
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
@@ -19,14 +20,21 @@ class Call:
     account: str
     request_id: str
     status: int = 0
-    result: Optional[Dict[str, Any]] = None
     error: Optional[str] = None          # exception shape name, e.g. "NotFoundException"
     error_message: Optional[str] = None
     injected: bool = False               # the error came from a Fault
+    # The answer as the backend gave it; may share objects with the live
+    # state, so it is only handed out as a copy (``result``).
+    answer: Optional[Dict[str, Any]] = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def result(self) -> Optional[Dict[str, Any]]:
+        """The operation's output members (a copy), or None for an error."""
+        return copy.deepcopy(self.answer)
 
 
 class Journal:

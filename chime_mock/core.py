@@ -206,7 +206,7 @@ class ChimeMeetingsMock:
                 call.injected = getattr(error, "injected", False)
                 wire = proto.error_response(error, request_id)
             else:
-                call.result = result
+                call.answer = result
                 wire = op.serialize(result, request_id)
         except UnsupportedOperationError:
             raise

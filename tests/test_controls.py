@@ -288,3 +288,11 @@ def test_raisable_quotas_are_off_by_default_and_can_be_switched_on():
 
 def test_aws_default_quotas():
     assert Quotas.aws_defaults() == Quotas(active_meetings=250, replicas_per_primary=4, requests_per_second=10)
+
+
+def test_journal_results_are_copies(chime_meetings):
+    client = chime()
+    meeting = create(client)
+    chime_meetings.journal[0].result["Meeting"]["ExternalMeetingId"] = "tampered"
+    chime_meetings.meeting(meeting["MeetingId"]).to_wire()["MediaPlacement"].clear()
+    assert client.get_meeting(MeetingId=meeting["MeetingId"])["Meeting"] == meeting
