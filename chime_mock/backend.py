@@ -43,7 +43,7 @@ _RECEIVING = ("SendReceive", "Receive")
 # The ExternalUserId / ExternalMeetingId pattern the service documents (it is
 # not in the model's ``pattern`` field, so the backend enforces it).
 EXTERNAL_ID_PATTERN = r"[-_&@+=,(){}\[\]\/«».:|'\"#a-zA-Z0-9À-ÿ\s]*"
-_EXTERNAL_ID = re.compile(EXTERNAL_ID_PATTERN)
+_EXTERNAL_ID = re.compile(EXTERNAL_ID_PATTERN, re.ASCII)  # Java semantics: \s is ASCII whitespace
 _MEETING_ARN = re.compile(r"arn:(aws[a-z-]*):chime:([a-z0-9-]+):(\d{12}):meeting/(.+)")
 
 
