@@ -400,3 +400,17 @@ def test_malformed_attendee_id_is_bad_request(client, chime_meetings, meeting, o
     with unchanged(chime_meetings), pytest.raises(ClientError) as ei:
         getattr(client, operation)(MeetingId=meeting["MeetingId"], AttendeeId="not-an-attendee", **extra)
     assert "attendeeId" in expect_error(ei, "BadRequestException")
+
+
+@pytest.mark.parametrize("space", ["\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000"])
+def test_non_ascii_whitespace_is_not_in_the_external_id_pattern(client, chime_meetings, meeting, space):
+    """Regression (found by the property tests): the documented pattern's ``\\s`` is
+    Java's, i.e. ASCII whitespace only; other spaces are outside the pattern -> 400
+    for CreateAttendee, and a per-item BadRequest in BatchCreateAttendee (D3)."""
+    with unchanged(chime_meetings), pytest.raises(ClientError) as ei:
+        client.create_attendee(MeetingId=meeting["MeetingId"], ExternalUserId=f"a{space}b")
+    expect_error(ei, "BadRequestException")
+    answer = client.batch_create_attendee(MeetingId=meeting["MeetingId"],
+                                          Attendees=[{"ExternalUserId": f"a{space}b"}, {"ExternalUserId": "a b"}])
+    assert [e["ErrorCode"] for e in answer["Errors"]] == ["BadRequest"]
+    assert [a["ExternalUserId"] for a in answer["Attendees"]] == ["a b"]
