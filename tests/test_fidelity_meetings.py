@@ -177,9 +177,9 @@ def test_notifications_configuration_never_returned(client, chime_meetings):
     GetMeeting). Checked on the raw response body too, since botocore drops unknown
     members while parsing but other SDKs (JS v3, CLI with --debug) would show them."""
     raw_bodies = []
-    client.meta.events.register(
-        "before-parse.chime-sdk-meetings",
-        lambda response_dict=None, **_: raw_bodies.append(response_dict["body"]))
+    client.meta.events.register(   # after-call carries the raw HTTP response in every botocore
+        "after-call.chime-sdk-meetings",
+        lambda http_response=None, **_: raw_bodies.append(http_response.content))
     config = {"SnsTopicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:meeting-events",
               "SqsQueueArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:meeting-events",
               "LambdaFunctionArn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:events"}
@@ -349,6 +349,9 @@ def test_create_meeting_constraints_botocore_does_not_check(client, chime_meetin
     1-5 TenantIds and their no-4-repeats pattern, MaxCount 1-250, resolution enums, ARN
     pattern, tag key pattern, 'aws:' tag keys, 0-50 tags) are checked server-side ->
     BadRequestException 400 naming the field; nothing created and the token stays free."""
+    missing = set(params) - set(MODEL.operation_model("CreateMeeting").input_shape.members)
+    if missing:
+        pytest.skip(f"the installed botocore's model has no {missing} (added in a later release)")
     base = {"ClientRequestToken": "tok-1", "MediaRegion": "us-east-1", "ExternalMeetingId": "m1"}
     with unchanged(chime_meetings), pytest.raises(ClientError) as ei:
         client.create_meeting(**{**base, **params})
