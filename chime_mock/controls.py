@@ -127,7 +127,9 @@ class Fault:
             members["RetryAfterSeconds"] = str(self.retry_after)
         elif self.error == "ServiceUnavailableException":
             members.setdefault("RetryAfterSeconds", "1")
-        return ServiceError(message, shape=self.error, **members)
+        error = ServiceError(message, shape=self.error, **members)
+        error.injected = True
+        return error
 
 
 class Faults:

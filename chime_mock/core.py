@@ -203,7 +203,7 @@ class ChimeMeetingsMock:
                 result = handler(self._context(region), params)
             except ServiceError as error:
                 call.error, call.error_message = error.shape, error.message
-                call.injected = getattr(error, "injected", False)
+                call.injected = error.injected
                 wire = proto.error_response(error, request_id)
             else:
                 call.answer = result
@@ -230,7 +230,6 @@ class ChimeMeetingsMock:
             self.end_due_meetings()
         injected = self.faults.take(operation, params)
         if injected is not None:
-            injected.injected = True
             raise injected
         rps = self.quotas.requests_per_second
         if rps is not None:

@@ -40,6 +40,7 @@ class ServiceError(Exception):
     """
 
     shape: str = "ServiceFailureException"
+    injected: bool = False   # raised by a test's Fault rather than by the service rules
 
     def __init__(self, message: str, shape: Optional[str] = None, **members: Any) -> None:
         super().__init__(message)
