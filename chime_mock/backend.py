@@ -28,6 +28,7 @@ from botocore import xform_name
 from . import regions
 from .errors import BadRequest, LimitExceeded, NotFound, ResourceNotFound, ServiceError, TooManyTags
 from .ids import IdGenerator
+from .validation import bad_request, violation
 
 DEFAULT_ACCOUNT = "123456789012"
 MAX_ATTENDEES = 250            # hard limit per meeting (D10)
@@ -48,10 +49,7 @@ _MEETING_ARN = re.compile(r"arn:(aws[a-z-]*):chime:([a-z0-9-]+):(\d{12}):meeting
 
 
 def _validation(field_name: str, constraint: str, value: Optional[str] = None) -> BadRequest:
-    shown = "Value" if value is None else f"Value '{value}'"
-    return BadRequest(
-        f"1 validation error detected: {shown} at '{field_name}' failed to satisfy constraint: {constraint}"
-    )
+    return bad_request([violation(field_name, constraint, value)])
 
 
 def external_id_problem(value: str) -> Optional[str]:

@@ -22,7 +22,7 @@ from botocore.model import OperationModel, Shape
 
 from ._model import service_model
 from .errors import BadRequest, ServiceError, short_code
-from .validation import ValidatorCompiler, camel, raise_for
+from .validation import ValidatorCompiler, bad_request, camel, raise_for, violation
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -91,10 +91,8 @@ def _scalar_from_text(shape: Shape, text: str, field: str) -> Any:
         if type_name == "jsonvalue" or shape.serialization.get("jsonvalue"):
             return json.loads(base64.b64decode(text))
     except ValueError:
-        raise BadRequest(
-            f"1 validation error detected: Value '{text}' at '{field}' failed to satisfy "
-            f"constraint: Member must be {'an integer' if type_name in ('integer', 'long') else 'a ' + type_name}"
-        ) from None
+        kind = "an integer" if type_name in ("integer", "long") else "a " + type_name
+        raise bad_request([violation(field, f"Member must be {kind}", text)]) from None
     return text
 
 

@@ -28,20 +28,25 @@ def camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _describe(value: Any, shape: Shape) -> str:
-    # Sensitive members are never echoed back (AWS omits their value too).
-    if getattr(shape, "metadata", {}).get("sensitive") or isinstance(value, (dict, list)):
-        return "Value"
-    text = str(value)
-    if len(text) > 256:
-        text = text[:256] + "..."
-    return f"Value '{text}'"
+NULL = object()  # a missing required value: "Value null at ..."
+
+
+def violation(path: str, constraint: str, value: Any = None) -> str:
+    """One violation in AWS's wording; ``value`` None leaves the value out."""
+    if value is None:
+        shown = "Value"
+    elif value is NULL:
+        shown = "Value null"
+    else:
+        text = str(value)
+        shown = f"Value '{text[:256]}...'" if len(text) > 256 else f"Value '{text}'"
+    return f"{shown} at '{path}' failed to satisfy constraint: {constraint}"
 
 
 def _fail(errors: List[str], value: Any, shape: Shape, path: str, constraint: str) -> None:
-    errors.append(
-        f"{_describe(value, shape)} at '{path}' failed to satisfy constraint: {constraint}"
-    )
+    # Sensitive members are never echoed back (AWS omits their value too).
+    hidden = shape.metadata.get("sensitive") or isinstance(value, (dict, list))
+    errors.append(violation(path, constraint, None if hidden else value))
 
 
 _TYPE_NAMES = {
@@ -146,7 +151,7 @@ class ValidatorCompiler:
                 prefix = path + "." if path else ""
                 for name, field in required:
                     if value.get(name) is None:
-                        errors.append(f"Value null at '{prefix}{field}' failed to satisfy constraint: Member must not be null")
+                        errors.append(violation(prefix + field, "Member must not be null", NULL))
                 for name, field, check in members:
                     item = value.get(name)
                     if item is not None:
@@ -158,7 +163,7 @@ class ValidatorCompiler:
             def items(value, path, errors):
                 for index, item in enumerate(value, 1):
                     if item is None:
-                        errors.append(f"Value null at '{path}.{index}.member' failed to satisfy constraint: Member must not be null")
+                        errors.append(violation(f"{path}.{index}.member", "Member must not be null", NULL))
                     else:
                         member_check(item, f"{path}.{index}.member", errors)
             checks.append(items)
@@ -184,9 +189,13 @@ class ValidatorCompiler:
         return check
 
 
+def bad_request(errors: List[str]) -> BadRequest:
+    """The D4 ``BadRequestException`` for one or more violations."""
+    n = len(errors)
+    noun = "error" if n == 1 else "errors"
+    return BadRequest(f"{n} validation {noun} detected: " + "; ".join(errors))
+
+
 def raise_for(errors: List[str]) -> None:
-    """Raise the D4 ``BadRequestException`` for collected violations."""
     if errors:
-        n = len(errors)
-        noun = "error" if n == 1 else "errors"
-        raise BadRequest(f"{n} validation {noun} detected: " + "; ".join(errors))
+        raise bad_request(errors)
