@@ -22,6 +22,7 @@ def service_model() -> ServiceModel:
     return ServiceModel(data, service_name=SERVICE_NAME)
 
 
+@functools.lru_cache(maxsize=None)
 def error_shapes() -> dict:
     """Map every modeled exception name to its shape."""
     return {shape.name: shape for shape in service_model().error_shapes}

@@ -228,7 +228,6 @@ class ChimeBackend:
         self.states: Dict[Tuple[str, str], RegionState] = {}
         self._token_secret = self.ids.bits(128).to_bytes(16, "big")
         self._handlers: Dict[str, Callable[[CallContext, Dict[str, Any]], Optional[Dict[str, Any]]]] = {}
-        self.on_meeting_removed: List[Callable[[Meeting, str], None]] = []
 
     # -- dispatch ------------------------------------------------------------
     def handler(self, operation: str) -> Optional[Callable[[CallContext, Dict[str, Any]], Optional[Dict[str, Any]]]]:
@@ -422,9 +421,9 @@ class ChimeBackend:
 
     def op_delete_meeting(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:
-            self.remove_meeting(self._meeting(ctx, p["MeetingId"]), "deleted")
+            self.remove_meeting(self._meeting(ctx, p["MeetingId"]))
 
-    def remove_meeting(self, meeting: Meeting, reason: str = "deleted") -> None:
+    def remove_meeting(self, meeting: Meeting) -> None:
         """End ``meeting``: attendees, tags, transcription, token and replicas go with it."""
         with self.lock:
             state = self.states.get((meeting.account, meeting.region))
@@ -440,9 +439,7 @@ class ChimeBackend:
             for replica_id in list(meeting.replicas):
                 replica = state.meetings.get(replica_id)
                 if replica is not None:
-                    self.remove_meeting(replica, reason)
-            for listener in self.on_meeting_removed:
-                listener(meeting, reason)
+                    self.remove_meeting(replica)
 
     # -- attendees -------------------------------------------------------------
     def _new_attendee(self, meeting: Meeting, external_user_id: str, caps: Dict[str, str]) -> Attendee:

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
-from ._model import service_model
+from ._model import error_shapes, service_model
 from .errors import ServiceError
 
 
@@ -102,7 +102,7 @@ class Fault:
     fired: int = 0
 
     def __post_init__(self) -> None:
-        names = {shape.name for shape in service_model().error_shapes}
+        names = error_shapes()
         if self.error not in names:
             raise ValueError(f"{self.error!r} is not a modeled error of chime-sdk-meetings; "
                              f"choose one of {sorted(names)}")

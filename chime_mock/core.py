@@ -326,11 +326,11 @@ class ChimeMeetingsMock:
         self.faults.remove(fault)
 
     # -- meeting lifetime -----------------------------------------------------------------
-    def end_meeting(self, meeting_id: str, reason: str = "ended") -> None:
+    def end_meeting(self, meeting_id: str) -> None:
         """End a meeting as the service does on its own: it and its attendees,
         tags, transcription and replicas are gone; later calls get NotFound."""
         with self.backend.lock:
-            self.backend.remove_meeting(self._require(meeting_id), reason)
+            self.backend.remove_meeting(self._require(meeting_id))
 
     def set_connected(self, meeting_id: str, attendee_id: str, connected: bool = True) -> None:
         """Mark an attendee as connected to the meeting's media (or not), for
@@ -351,17 +351,14 @@ class ChimeMeetingsMock:
             for meeting in list(self.backend.iter_meetings()):
                 if self.backend.find_meeting(meeting.meeting_id) is not meeting:
                     continue  # already gone with its primary
-                if now - meeting.created_at >= MEETING_MAX_AGE:
-                    reason = "max-duration"
-                elif (meeting.primary_meeting_id is None
-                      and not any(a.connected for a in meeting.attendees.values())
-                      and now - meeting.last_occupied_at >= IDLE_TIMEOUT):
-                    reason = "idle"
-                else:
-                    continue
-                ended.append(meeting.meeting_id)
-                ended.extend(meeting.replicas)
-                self.backend.remove_meeting(meeting, reason)
+                too_old = now - meeting.created_at >= MEETING_MAX_AGE
+                idle = (meeting.primary_meeting_id is None
+                        and not any(a.connected for a in meeting.attendees.values())
+                        and now - meeting.last_occupied_at >= IDLE_TIMEOUT)
+                if too_old or idle:
+                    ended.append(meeting.meeting_id)
+                    ended.extend(meeting.replicas)
+                    self.backend.remove_meeting(meeting)
         return ended
 
 

@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, unquote
 
 from botocore.model import OperationModel, Shape
 
-from ._model import service_model
-from .errors import BadRequest, ServiceError, short_code
+from ._model import error_shapes, service_model
+from .errors import BadRequest, ServiceError
 from .validation import ValidatorCompiler, bad_request, camel, raise_for, violation
 
 _LABEL = re.compile(r"\{([^}]+)\}")
@@ -283,7 +283,7 @@ class Protocol:
         for ops in by_method.values():
             ops.sort(key=lambda o: o.specificity, reverse=True)
         self._by_method = by_method
-        self._errors = {shape.name: shape for shape in model.error_shapes}
+        self._errors = error_shapes()
 
     def route(self, method: str, path: str, query: Mapping[str, List[str]]) -> Operation:
         """The operation a raw request addresses (most specific match wins)."""
@@ -360,4 +360,4 @@ def region_from_auth(headers: Mapping[str, Any]) -> Optional[str]:
     return match.group(1) if match else None
 
 
-__all__ = ["Protocol", "Operation", "WireResponse", "RouteNotFound", "short_code"]
+__all__ = ["Protocol", "Operation", "WireResponse", "RouteNotFound"]
