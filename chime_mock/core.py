@@ -163,10 +163,43 @@ class ChimeMeetingsMock:
                     return original_run(test_self, result)
             cls.run = run
             return cls
+        if callable(getattr(cls, "setup_method", None)):
+            # pytest-style class with setup_method: the activation spans
+            # setup_method, the test and teardown_method (one per test).
+            self._wrap_setup_teardown(cls)
+            return cls
         for name, attr in list(vars(cls).items()):
             if name.startswith("test") and callable(attr):
                 setattr(cls, name, self(attr))
         return cls
+
+    def _wrap_setup_teardown(self, cls: type) -> None:
+        setup = cls.setup_method
+        teardown = getattr(cls, "teardown_method", None)
+        handle = self
+
+        @functools.wraps(setup)
+        def setup_method(test_self: Any, method: Any = None) -> None:
+            activation = handle._fresh_copy()
+            activation.start()
+            test_self._chime_mock_activation = activation
+            try:
+                setup(test_self, method)
+            except BaseException:
+                activation.stop()   # pytest skips teardown when setup fails
+                raise
+
+        def teardown_method(test_self: Any, method: Any = None) -> None:
+            try:
+                if teardown is not None:
+                    teardown(test_self, method)
+            finally:
+                test_self.__dict__.pop("_chime_mock_activation").stop()
+
+        if teardown is not None:
+            teardown_method = functools.wraps(teardown)(teardown_method)
+        cls.setup_method = setup_method
+        cls.teardown_method = teardown_method
 
     # -- the call pipeline ----------------------------------------------------------
     def dispatch(self, method: str, url: str, headers: Mapping[str, Any], body: bytes,

@@ -425,3 +425,27 @@ def test_custom_endpoint_url_keeps_the_clients_region(chime_meetings):
     assert chime_meetings.meeting(meeting["MeetingId"]).region == "eu-central-1"
     with pytest.raises(client.exceptions.NotFoundException):   # invisible from another region (D7)
         chime("us-east-1").get_meeting(MeetingId=meeting["MeetingId"])
+
+
+@mock_chime_meetings
+class TestPytestClassWithSetupMethod:
+    """A pytest-style class: setup_method, the test and teardown_method share one
+    fresh activation per test."""
+
+    def setup_method(self, method):
+        self.client = chime()
+        self.meeting = new_meeting(self.client, token="class-token")
+
+    def teardown_method(self, method):
+        self.client.delete_meeting(MeetingId=self.meeting["MeetingId"])   # still inside
+
+    def test_sees_what_setup_made(self):
+        assert self.client.get_meeting(MeetingId=self.meeting["MeetingId"])["Meeting"] == self.meeting
+        assert len(chime_mock.current().meetings()) == 1
+
+    def test_fresh_again(self):
+        assert [m.meeting_id for m in chime_mock.current().meetings()] == [self.meeting["MeetingId"]]
+
+
+def test_pytest_class_activation_ends_after_each_test():
+    assert chime_mock.current() is None
