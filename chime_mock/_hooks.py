@@ -55,7 +55,8 @@ class RawBody:
         return self._body
 
 
-def _as_bytes(body: Any) -> bytes:
+def as_bytes(body: Any) -> bytes:
+    """A request body as bytes, whatever form the HTTP client keeps it in."""
     if body is None:
         return b""
     if isinstance(body, bytes):
@@ -88,7 +89,7 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
         return None
     mock = ACTIVE[-1]
     operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
-    wire = mock.dispatch(request.method, request.url, request.headers, _as_bytes(request.body),
+    wire = mock.dispatch(request.method, request.url, request.headers, as_bytes(request.body),
                          operation=operation or None)
     return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
 

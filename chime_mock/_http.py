@@ -22,6 +22,8 @@ from typing import Any, Callable, Optional, Tuple
 from requests import Session
 from requests.adapters import HTTPAdapter
 
+from ._hooks import as_bytes
+
 CHIME_URL = re.compile(
     r"https?://meetings-chime(?:-fips)?\.[a-z0-9-]+\.(?:amazonaws\.com(?:\.cn)?|api\.aws)(?::\d+)?(?:[/?].*)?$"
 )
@@ -65,10 +67,7 @@ class RequestsInterceptor:
             mock = current()
             if mock is None:  # pragma: no cover - stopped concurrently
                 raise ConnectionError("chime_mock is not active")
-            body = request.body
-            if isinstance(body, str):
-                body = body.encode("utf-8")
-            wire = mock.dispatch(request.method, request.url, request.headers, body or b"")
+            wire = mock.dispatch(request.method, request.url, request.headers, as_bytes(request.body))
             return wire.status, wire.headers, wire.body
 
         rmock = responses.RequestsMock(assert_all_requests_are_fired=False,

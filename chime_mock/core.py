@@ -17,17 +17,11 @@ from .backend import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, C
 from .controls import Call, Fault, Faults, Journal
 from .errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
 from .ids import IdGenerator
-from .protocol import Protocol, RouteNotFound, WireResponse, region_from_auth, region_from_host
+from .protocol import Protocol, RouteNotFound, WireResponse, header_text, region_from_auth, region_from_host
+from .validation import raise_for
 
 _PROTOCOL: Optional[Protocol] = None
 _PROTOCOL_LOCK = threading.Lock()
-
-
-def _header(headers: Mapping[str, Any], name: str) -> Optional[str]:
-    value = headers.get(name)
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    return value or None
 
 
 def protocol() -> Protocol:
@@ -209,7 +203,7 @@ class ChimeMeetingsMock:
         request_id = self.ids.uuid4()
         host, path, raw_query = proto.split_url(url)
         if region is None:
-            region = (region_from_host(host) or _header(headers, _hooks.REGION_HINT)
+            region = (region_from_host(host) or header_text(headers, _hooks.REGION_HINT)
                       or region_from_auth(headers) or self.default_region)
         op = proto.operations.get(operation) if operation else None
         if op is None:
@@ -335,7 +329,6 @@ class ChimeMeetingsMock:
         op = protocol().operations[operation]
         errors: List[str] = []
         op.validate(params, "", errors)
-        from .validation import raise_for
         raise_for(errors)
         ctx = CallContext(account or self.account_id, region or self.default_region)
         return self.backend.handler(operation)(ctx, params)

@@ -300,8 +300,9 @@ class Protocol:
         start = url.find("://")
         rest = url[start + 3:] if start >= 0 else url
         slash = rest.find("/")
-        if slash < 0:
-            authority, target = rest.partition("?")[0], "/" + "".join(rest.partition("?")[1:])
+        if slash < 0:                      # no path: "host?query" or "host"
+            authority, sep, query = rest.partition("?")
+            target = "/" + sep + query
         else:
             authority, target = rest[:slash], rest[slash:]
         target = target.partition("#")[0]
@@ -350,13 +351,18 @@ def region_from_host(host: str) -> Optional[str]:
     return match.group(1) if match else None
 
 
+def header_text(headers: Mapping[str, Any], name: str) -> Optional[str]:
+    """A header's value as text, or None (botocore keeps some values as bytes;
+    a plain dict is looked up as given and in lower case)."""
+    value = headers.get(name) or headers.get(name.lower())
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value or None
+
+
 def region_from_auth(headers: Mapping[str, Any]) -> Optional[str]:
-    auth = headers.get("Authorization") or headers.get("authorization")
-    if not auth:
-        return None
-    if isinstance(auth, bytes):
-        auth = auth.decode("latin-1")
-    match = _REGION_FROM_SCOPE.search(auth)
+    auth = header_text(headers, "Authorization")
+    match = _REGION_FROM_SCOPE.search(auth) if auth else None
     return match.group(1) if match else None
 
 
