@@ -1,14 +1,19 @@
 """The switch's botocore side: event handlers and the stack of active mocks.
 
-Handlers are installed once, at import, and stay installed; while no mock is
-active each one returns None at its first line, so botocore carries on as if
-they were not there.  Installing them:
+Handlers are installed once, at the first activation, and stay installed;
+while no mock is active each one returns None at its first line, so botocore
+carries on as if they were not there.  Installing them:
 
 * into ``botocore.handlers.BUILTIN_HANDLERS``, which every botocore session
-  created from now on registers (boto3's default session included);
+  created from then on registers (boto3's default session included);
 * onto every botocore session and ``chime-sdk-meetings`` client that already
-  exists (one ``gc`` walk at import), so module-level clients built before
-  ``chime_mock`` was imported are answered too.
+  exists (one ``gc`` walk), so module-level clients built before the first
+  activation, or before ``chime_mock`` was imported, are answered too.
+
+Which activation answers a call: the innermost active one of the caller's
+context (a ``ContextVar``: each thread and each asyncio task has its own),
+else, for a thread with no context of its own, the one service active in the
+process; when several are, the call is refused rather than guessed.
 
 They listen on the most specific events (``*.chime-sdk-meetings``), which
 botocore calls before generic ones such as moto's ``before-send``, so other
@@ -16,9 +21,9 @@ services' calls never reach chime_mock and Chime calls never reach moto.
 """
 from __future__ import annotations
 
+import contextvars
 import gc
-import threading
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import botocore
 from botocore import handlers as _botocore_handlers
@@ -28,6 +33,9 @@ from botocore.credentials import ContainerProvider, InstanceMetadataProvider
 from botocore.endpoint import Endpoint
 from botocore.session import Session
 
+from ._locks import ForkSafeLock
+from .errors import ChimeMockError
+
 if TYPE_CHECKING:  # pragma: no cover
     from .core import ChimeMeetingsMock
 
@@ -35,9 +43,15 @@ SERVICE_ID = "chime-sdk-meetings"
 REGION_HINT = "x-chime-mock-region"
 _SEND_PREFIX = f"before-send.{SERVICE_ID}."
 
-#: Active mocks, innermost last.  Read without the lock (a list read is atomic).
+#: Active mocks of the whole process, in activation order.  Read without the
+#: lock (a list read is atomic); changed only under ``_stack_lock``, together
+#: with everything else the switch patches, so "a mock is active" and "every
+#: front door is intercepted" are one state.
 ACTIVE: List["ChimeMeetingsMock"] = []
-_stack_lock = threading.RLock()
+_stack_lock = ForkSafeLock()
+#: The activations started in this context (thread or task), innermost last.
+_CONTEXT: "contextvars.ContextVar[Tuple[ChimeMeetingsMock, ...]]" = contextvars.ContextVar(
+    "chime_mock_activations", default=())
 
 
 class RawBody:
@@ -84,10 +98,12 @@ def before_sign(request: Any, region_name: Optional[str] = None, **_: Any) -> No
 
 
 def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSResponse]:
-    """Answer a Chime request from the innermost active mock."""
+    """Answer a Chime request from the mock active for this caller."""
     if not ACTIVE:
         return None
-    mock = ACTIVE[-1]
+    mock = current()
+    if mock is None:  # pragma: no cover - stopped between the two reads
+        raise ChimeMockError("chime_mock stopped while a Chime call was being made; it was not sent to AWS")
     operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
     wire = mock.dispatch(request.method, request.url, request.headers, as_bytes(request.body),
                          operation=operation or None)
@@ -124,7 +140,14 @@ def _guarded_send(self: Endpoint, request: Any):
     return _original_send(self, request)
 
 
+_installed = False
+
+
 def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
     builtin = _botocore_handlers.BUILTIN_HANDLERS
     if any(entry[1] is before_send for entry in builtin):
         return
@@ -144,15 +167,21 @@ def _install() -> None:
 
 
 def push(mock: "ChimeMeetingsMock") -> None:
+    from ._http import INTERCEPTOR
+
     with _stack_lock:
         if not ACTIVE:
+            _install()
             Endpoint._send = _guarded_send
             for cls in _NETWORK_PROVIDERS:
                 cls.load = _no_network_credentials
+            INTERCEPTOR.start(current)
         ACTIVE.append(mock)
 
 
 def pop(mock: "ChimeMeetingsMock") -> None:
+    from ._http import INTERCEPTOR
+
     with _stack_lock:
         # Remove the latest activation of this mock (stops need not be LIFO).
         for index in range(len(ACTIVE) - 1, -1, -1):
@@ -160,6 +189,7 @@ def pop(mock: "ChimeMeetingsMock") -> None:
                 del ACTIVE[index]
                 break
         if not ACTIVE:
+            INTERCEPTOR.stop()
             if Endpoint._send is _guarded_send:
                 Endpoint._send = _original_send
             for cls, load in _original_loads.items():
@@ -167,9 +197,41 @@ def pop(mock: "ChimeMeetingsMock") -> None:
                     cls.load = load
 
 
+def enter_context(mock: "ChimeMeetingsMock") -> None:
+    _CONTEXT.set(_CONTEXT.get() + (mock,))
+
+
+def leave_context(mock: "ChimeMeetingsMock") -> None:
+    """Forget the latest entry of ``mock`` in this context (if it was started
+    here; a stop from another context leaves a stale entry that is skipped)."""
+    stack = _CONTEXT.get()
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index] is mock:
+            _CONTEXT.set(stack[:index] + stack[index + 1:])
+            return
+
+
+def context_handle() -> Optional["ChimeMeetingsMock"]:
+    """The innermost mock active in this context, or None."""
+    for mock in reversed(_CONTEXT.get()):
+        if mock.active:
+            return mock
+    return None
+
+
 def current() -> Optional["ChimeMeetingsMock"]:
-    """The mock answering Chime calls right now (innermost), or None."""
-    return ACTIVE[-1] if ACTIVE else None
-
-
-_install()
+    """The mock answering Chime calls here: this context's innermost active
+    one, else the process's one active service; several -> ChimeMockError."""
+    mock = context_handle()
+    if mock is not None:
+        return mock
+    active = list(ACTIVE)
+    if not active:
+        return None
+    if all(m.service is active[-1].service for m in active):
+        return active[-1]
+    raise ChimeMockError(
+        f"{len(active)} separate chime_mock services are active in other threads or tasks and this "
+        f"thread has none of its own, so chime_mock cannot tell which should answer this Chime call "
+        f"(it was not sent to AWS). Start the thread's work inside the activation it belongs to "
+        f"(`with handle:`), or run it with contextvars.copy_context().run(...)")

@@ -219,12 +219,12 @@ class ChimeBackend:
     """All state of the mocked service, keyed by (account, control region)."""
 
     def __init__(self, ids: Optional[IdGenerator] = None, quotas: Optional[Quotas] = None,
-                 clock: Optional[Callable[[], float]] = None) -> None:
+                 clock: Optional[Callable[[], float]] = None, lock: Any = None) -> None:
         self.ids = ids or IdGenerator()
         self.quotas = quotas or Quotas()
         # Read ``time.time`` at call time so freezegun & co. are honoured.
         self.clock: Callable[[], float] = clock or (lambda: time.time())
-        self.lock = threading.RLock()
+        self.lock = lock if lock is not None else threading.RLock()
         self.states: Dict[Tuple[str, str], RegionState] = {}
         self._token_secret = self.ids.bits(128).to_bytes(16, "big")
         self._handlers: Dict[str, Callable[[CallContext, Dict[str, Any]], Optional[Dict[str, Any]]]] = {}

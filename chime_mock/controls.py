@@ -2,12 +2,39 @@
 from __future__ import annotations
 
 import copy
-import threading
+import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, overload
 
+from botocore import xform_name
+
+from ._locks import ForkSafeLock
 from ._model import error_shapes, service_model
 from .errors import ServiceError
+
+
+class UserCallbackError(Exception):
+    """Carries an exception raised by a test's own callback (a ``when=``
+    predicate) out of the pipeline, so it reaches the test as itself."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
+
+
+def operation_name(name: Any, argument: str = "operation") -> str:
+    """``name`` if it is an operation of the installed model; otherwise a
+    ValueError that suggests the right spelling (``create_meeting`` ->
+    ``CreateMeeting``)."""
+    names = service_model().operation_names
+    if isinstance(name, str) and name in names:
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"{argument} must be an operation name such as 'CreateMeeting', got {name!r}")
+    close = [n for n in names if xform_name(n) == name or n.lower() == name.lower()]
+    close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; choose one of {', '.join(names)}"
+    raise ValueError(f"{argument} {name!r} is not an operation of chime-sdk-meetings{hint}")
 
 
 @dataclass
@@ -42,25 +69,34 @@ class Journal:
 
     def __init__(self) -> None:
         self._calls: List[Call] = []
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock(reentrant=False)
 
     def append(self, call: Call) -> None:
         with self._lock:
             self._calls.append(call)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Call]:
         with self._lock:
             return iter(list(self._calls))
 
     def __len__(self) -> int:
         return len(self._calls)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[Call]: ...
+
+    def __getitem__(self, index: Any) -> Any:
         with self._lock:
             return self._calls[index]
 
     def calls(self, operation: Optional[str] = None, *, ok: Optional[bool] = None) -> List[Call]:
-        """Calls, optionally only of one operation and/or only (un)successful."""
+        """Calls, optionally only of one operation (its API name, e.g.
+        ``"CreateMeeting"``) and/or only (un)successful."""
+        if operation is not None:
+            operation_name(operation)
         with self._lock:
             calls = list(self._calls)
         if operation is not None:
@@ -104,12 +140,37 @@ class Fault:
     def __post_init__(self) -> None:
         names = error_shapes()
         if self.error not in names:
-            raise ValueError(f"{self.error!r} is not a modeled error of chime-sdk-meetings; "
+            close = difflib.get_close_matches(str(self.error), list(names), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"error {self.error!r} is not a modeled error of chime-sdk-meetings{hint}; "
                              f"choose one of {sorted(names)}")
-        if self.operation is not None and self.operation not in service_model().operation_names:
-            raise ValueError(f"{self.operation!r} is not an operation of chime-sdk-meetings")
-        if self.times is not None and self.times < 1:
-            raise ValueError("times must be at least 1 (or None for 'until removed')")
+        if self.operation is not None:
+            operation_name(self.operation)
+        if self.times is not None:
+            if isinstance(self.times, bool) or not isinstance(self.times, int):
+                raise TypeError(f"times must be a whole number of calls or None (until removed), got {self.times!r}")
+            if self.times < 1:
+                raise ValueError(f"times must be at least 1 (or None for 'until removed'), got {self.times!r}")
+        if self.when is not None and not callable(self.when):
+            raise TypeError(f"when must be a function of the call's parameters returning True or False, "
+                            f"got {self.when!r}")
+        if self.message is not None and not isinstance(self.message, str):
+            raise TypeError(f"message must be a string, got {self.message!r}")
+        shape = names[self.error]
+        if self.retry_after is not None:
+            if "RetryAfterSeconds" not in shape.members:
+                carriers = sorted(n for n, s in names.items() if "RetryAfterSeconds" in s.members)
+                raise ValueError(f"retry_after: {self.error} carries no Retry-After; only {', '.join(carriers)} does")
+            if isinstance(self.retry_after, bool) or not isinstance(self.retry_after, int) or self.retry_after < 0:
+                raise TypeError(f"retry_after must be a whole number of seconds (0 or more), got {self.retry_after!r}")
+        extra = [m for m in shape.members if m not in ("Code", "Message", "RequestId")]
+        for name in self.members:
+            if name not in extra:
+                close = difflib.get_close_matches(name, extra, n=1, cutoff=0.6)
+                hint = (f"did you mean {close[0]!r}?" if close else
+                        f"its members are {', '.join(extra)}" if extra else "it has no other members")
+                raise TypeError(f"inject() got an unexpected keyword argument {name!r}: {self.error} "
+                                f"has no member {name!r}; {hint}")
 
     @property
     def exhausted(self) -> bool:
@@ -118,7 +179,12 @@ class Fault:
     def matches(self, operation: str, params: Dict[str, Any]) -> bool:
         if self.exhausted or (self.operation is not None and self.operation != operation):
             return False
-        return self.when is None or bool(self.when(params))
+        if self.when is None:
+            return True
+        try:
+            return bool(self.when(params))
+        except Exception as exc:  # the test's own predicate failed: surface it as the test's error
+            raise UserCallbackError(exc) from exc
 
     def build(self, operation: str) -> ServiceError:
         message = self.message or _DEFAULT_MESSAGES.get(self.error) or f"Injected {self.error} for {operation}"
@@ -137,7 +203,7 @@ class Faults:
 
     def __init__(self) -> None:
         self._rules: List[Fault] = []
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock(reentrant=False)
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:

@@ -1,110 +1,231 @@
-"""The mock handle: activation (decorator / context manager / start-stop), the
-call pipeline (protocol -> controls -> backend) and the test-author controls.
+"""The in-process switch: ``mock_chime_meetings`` / ``ChimeMeetingsMock``.
+
+A handle activates a ``ChimeService`` for the botocore and ``requests``
+front doors (``_hooks``, ``_http``) as a decorator, a context manager
+(``with``/``async with``) or with ``start()``/``stop()``.  The state, the
+journal and every control belong to the service; the handle passes them
+through, so ``handle.meetings()``, ``handle.inject(...)`` and the rest work
+the same on both.
+
+Which service answers a call (see README, "Nesting and concurrency"):
+
+* the innermost active handle of the caller's own context (thread, or
+  asyncio task), so concurrent runs of one decorated test never see each
+  other's state;
+* for a thread started without a context of its own, the one service that is
+  active in the process; with several, the call is refused (never guessed);
+* a handle started while another is active in the same context joins it
+  (same service, same journal) unless it was made with ``separate=True`` or
+  with its own ``service=``.
 """
 from __future__ import annotations
 
-import collections
-import copy
 import functools
 import inspect
-import threading
+import logging
 import unittest
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping,
+                    Optional, TypeVar, Union, overload)
 
 from . import _hooks
-from ._http import INTERCEPTOR
-from .backend import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, CallContext, ChimeBackend, Meeting, Quotas
-from .controls import Call, Fault, Faults, Journal
-from .errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
+from ._locks import ForkSafeLock
+from .backend import DEFAULT_ACCOUNT, Quotas
+from .controls import Faults, Journal
+from .errors import ChimeMockError
 from .ids import IdGenerator
-from .protocol import Protocol, RouteNotFound, WireResponse, header_text, region_from_auth, region_from_host
-from .validation import raise_for
+from .protocol import WireResponse, header_text
+from .service import ChimeService, protocol
 
-_PROTOCOL: Optional[Protocol] = None
-_PROTOCOL_LOCK = threading.Lock()
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Concatenate, ParamSpec
+
+    from .backend import ChimeBackend
+
+    P = ParamSpec("P")
+
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=type)
+
+log = logging.getLogger("chime_mock")
 
 
-def protocol() -> Protocol:
-    """The process-wide protocol engine (compiled on first use)."""
-    global _PROTOCOL
-    if _PROTOCOL is None:
-        with _PROTOCOL_LOCK:
-            if _PROTOCOL is None:
-                _PROTOCOL = Protocol()
-    return _PROTOCOL
+def _passes(fn: "Callable[Concatenate[ChimeService, P], R]") -> "Callable[Concatenate[ChimeMeetingsMock, P], R]":
+    """A handle method that reads the service (same signature and docs)."""
+    name = fn.__name__
+
+    def method(self: "ChimeMeetingsMock", *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.service, name)(*args, **kwargs)
+    return functools.wraps(fn)(method)
+
+
+def _seeds(fn: "Callable[Concatenate[ChimeService, P], R]") -> "Callable[Concatenate[ChimeMeetingsMock, P], R]":
+    """A handle method that changes the service: on an inactive handle it sets
+    up the state its next activation starts with."""
+    name = fn.__name__
+
+    def method(self: "ChimeMeetingsMock", *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._service_to_change(), name)(*args, **kwargs)
+    return functools.wraps(fn)(method)
 
 
 class ChimeMeetingsMock:
-    """An in-memory Chime SDK Meetings service that botocore calls reach.
+    """Activates an in-memory Chime SDK Meetings service for botocore calls.
 
     Use it as a decorator, a context manager (``with``/``async with``) or with
-    ``start()``/``stop()``.  Each outermost activation starts from empty state.
-    While active, the handle exposes the service's state, a journal of calls,
-    fault injection and meeting-lifetime controls.
+    ``start()``/``stop()``.  Every activation after the first starts from
+    empty state; the first starts with whatever was seeded on the handle
+    before it (``add_meeting``, ``inject``...).  The configuration keywords
+    are those of ``ChimeService``.
 
-    :param account_id: the account every call acts as (D7).
-    :param default_region: control region for a request whose region cannot be
-        told from its host, credential scope or client.
-    :param seed: makes every ID, token and request ID reproducible.
-    :param quotas: raisable quotas to enforce (``Quotas.aws_defaults()`` for
-        AWS's starting values); none are enforced by default (D11).
-    :param auto_end: end meetings as the service does on its own (24 hours;
-        5 minutes with nobody connected), checked on every call against
-        ``clock``.
-    :param clock: returns the current time in seconds; defaults to
-        ``time.time()`` read at call time (so freezegun works).
+    :param service: activate this existing service instead of a new one (its
+        state is never reset by the handle; share one service between several
+        handles or with a server).
+    :param separate: inside another active mock, start a separate service
+        instead of joining the active one.
+    :param as_kwarg: when decorating, pass each run's activation to the
+        decorated function as this keyword argument (the function must
+        declare it; pytest does not see it as a fixture).
     """
 
-    def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, default_region: str = "us-east-1",
-                 seed: Optional[int] = None, quotas: Optional[Quotas] = None, auto_end: bool = False,
-                 clock: Optional[Callable[[], float]] = None) -> None:
-        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
-            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
-        self.account_id = account_id
-        self.default_region = default_region
-        self.seed = seed
-        self.quotas = quotas or Quotas()
-        self.auto_end = auto_end
-        self._clock = clock
+    def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, default_region: Optional[str] = None,
+                 seed: Optional[int] = None, quotas: Union[Quotas, str, None] = None, auto_end: bool = False,
+                 clock: Optional[Callable[[], float]] = None, service: Optional[ChimeService] = None,
+                 separate: bool = False, as_kwarg: Optional[str] = None) -> None:
+        if not isinstance(separate, bool):
+            raise TypeError(f"separate must be True or False, got {separate!r}")
+        if as_kwarg is not None and not (isinstance(as_kwarg, str) and as_kwarg.isidentifier()):
+            raise ValueError(f"as_kwarg must be a parameter name, got {as_kwarg!r}")
+        self.as_kwarg = as_kwarg
+        if service is not None:
+            if not isinstance(service, ChimeService):
+                raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
+            given = [name for name, value, default in (
+                ("account_id", account_id, DEFAULT_ACCOUNT), ("default_region", default_region, None),
+                ("seed", seed, None), ("quotas", quotas, None), ("auto_end", auto_end, False),
+                ("clock", clock, None)) if value != default]
+            if given:
+                raise TypeError(f"give either service= or configuration ({', '.join(given)}), not both: "
+                                f"the service carries its own configuration")
+            self._own = service
+        else:
+            self._own = ChimeService(account_id=account_id, default_region=default_region, seed=seed,
+                                     quotas=quotas, auto_end=auto_end, clock=clock)
+        self._shared = service is not None
+        self.separate = separate
+        #: The service this handle answers with: its own, or while joined, the outer one's.
+        self.service: ChimeService = self._own
         self._depth = 0
-        self._lock = threading.RLock()
-        self._rate: Dict[Tuple[str, str, str], Deque[float]] = {}
-        self._contexts: Dict[Tuple[str, str], CallContext] = {}
-        self._fresh_state()
+        self._lock = ForkSafeLock()
+        self._reset_pending = False
 
-    def _fresh_state(self) -> None:
-        self.ids = IdGenerator(self.seed)
-        self.backend = ChimeBackend(self.ids, self.quotas, self._clock)
-        self.journal = Journal()
-        self.faults = Faults()
-        self._rate.clear()
+    # -- configuration and state, passed through to the service ----------------------
+    @property
+    def account_id(self) -> str:
+        return self.service.account_id
+
+    @property
+    def default_region(self) -> str:
+        return self.service.default_region
+
+    @property
+    def seed(self) -> Optional[int]:
+        return self.service.seed
+
+    @property
+    def quotas(self) -> Quotas:
+        return self.service.quotas
+
+    @property
+    def auto_end(self) -> bool:
+        return self.service.auto_end
+
+    @property
+    def backend(self) -> "ChimeBackend":
+        return self.service.backend
+
+    @property
+    def journal(self) -> Journal:
+        """Every call the service answered, in order."""
+        return self.service.journal
+
+    @property
+    def faults(self) -> Faults:
+        return self.service.faults
+
+    @property
+    def ids(self) -> IdGenerator:
+        return self.service.ids
+
+    meetings = _passes(ChimeService.meetings)
+    meeting = _passes(ChimeService.meeting)
+    attendees = _passes(ChimeService.attendees)
+    tags = _passes(ChimeService.tags)
+    transcription = _passes(ChimeService.transcription)
+    now = _passes(ChimeService.now)
+    end_due_meetings = _passes(ChimeService.end_due_meetings)
+    add_meeting = _seeds(ChimeService.add_meeting)
+    add_attendee = _seeds(ChimeService.add_attendee)
+    inject = _seeds(ChimeService.inject)
+    remove_fault = _seeds(ChimeService.remove_fault)
+    end_meeting = _seeds(ChimeService.end_meeting)
+    set_connected = _seeds(ChimeService.set_connected)
+    advance = _seeds(ChimeService.advance)
+    set_time = _seeds(ChimeService.set_time)
+    reset = _seeds(ChimeService.reset)
+
+    def _service_to_change(self) -> ChimeService:
+        with self._lock:
+            if self._depth == 0:
+                # Inactive: changes prepare the next activation, on the handle's own service.
+                self.service = self._own
+                if self._reset_pending:
+                    self._own.reset()
+                    self._reset_pending = False
+            return self.service
 
     # -- activation --------------------------------------------------------------
     @property
     def active(self) -> bool:
         return self._depth > 0
 
-    def start(self) -> "ChimeMeetingsMock":
-        """Activate.  A nested ``start`` of the same handle keeps its state."""
+    def start(self, *, reset: Optional[bool] = None) -> "ChimeMeetingsMock":
+        """Activate.  ``reset`` None: a fresh state unless this is the handle's
+        first activation (which keeps what was seeded before it); True: always
+        fresh; False: keep the state of the last activation.  A handle made
+        with ``service=`` never resets it.  Starting a handle that is already
+        active nests (same state)."""
+        if reset is not None and not isinstance(reset, bool):
+            raise TypeError(f"reset must be True, False or None, got {reset!r}")
         with self._lock:
             if self._depth == 0:
-                self._fresh_state()
+                outer = None if (self.separate or self._shared) else _hooks.context_handle()
+                if outer is not None and outer is not self:
+                    self.service = outer.service          # join: same state, same journal
+                else:
+                    self.service = self._own
+                    if not self._shared and (reset or (reset is None and self._reset_pending)):
+                        self._own.reset()
+                self._reset_pending = False
                 protocol()
                 _hooks.push(self)
-                INTERCEPTOR.start(_hooks.current)
+                log.info("chime_mock active (%s)", "joined the active mock" if self.service is not self._own
+                         else f"account {self.account_id}, default region {self.default_region}")
             self._depth += 1
+            _hooks.enter_context(self)
         return self
 
     def stop(self) -> None:
-        """Deactivate.  State stays readable until the next ``start``."""
+        """Deactivate.  The state stays readable until the next activation."""
         with self._lock:
             if self._depth == 0:
                 raise RuntimeError("chime_mock: stop() called on a mock that is not started")
             self._depth -= 1
+            _hooks.leave_context(self)
             if self._depth == 0:
                 _hooks.pop(self)
-                if _hooks.current() is None:
-                    INTERCEPTOR.stop()
+                self._reset_pending = not self._shared
+                log.info("chime_mock stopped")
 
     def __enter__(self) -> "ChimeMeetingsMock":
         return self.start()
@@ -118,274 +239,215 @@ class ChimeMeetingsMock:
     async def __aexit__(self, *exc: Any) -> None:
         self.stop()
 
+    def dispatch(self, method: str, url: str, headers: Mapping[str, Any], body: bytes,
+                 operation: Optional[str] = None, region: Optional[str] = None) -> WireResponse:
+        """Answer one raw HTTP request from an in-process front door."""
+        if region is None:
+            region = header_text(headers, _hooks.REGION_HINT)
+        return self.service.handle(method, url, headers, body, operation=operation, region=region)
+
+    # -- decorating ----------------------------------------------------------------
+    def _run_activation(self) -> "ChimeMeetingsMock":
+        """The activation for one run of a decorated callable: this handle if it
+        is free, else a new one configured alike (concurrent runs never share
+        an activation; a run inside an active mock joins it either way)."""
+        with self._lock:
+            if self._depth == 0:
+                return self.start()
+        twin = ChimeMeetingsMock(service=self._own, separate=self.separate) if self._shared \
+            else ChimeMeetingsMock(separate=self.separate, **self._own.config())
+        twin.as_kwarg = self.as_kwarg
+        return twin.start()
+
+    @overload
+    def __call__(self, target: C) -> C: ...
+
+    @overload
+    def __call__(self, target: F) -> F: ...
+
     def __call__(self, target: Any) -> Any:
-        """Decorate a function, coroutine function or class."""
+        """Decorate a function, coroutine function, (async) generator function or class."""
+        return self._decorate(target, self.as_kwarg)
+
+    def _decorate(self, target: Any, as_kwarg: Optional[str]) -> Any:
         if inspect.isclass(target):
+            if as_kwarg is not None:
+                raise TypeError("as_kwarg applies to functions, not classes; in a test method "
+                                "use chime_mock.active_mock()")
             return self._decorate_class(target)
-        if inspect.iscoroutinefunction(target):
-            @functools.wraps(target)
+        if isinstance(target, (staticmethod, classmethod)):
+            return type(target)(self._decorate(target.__func__, as_kwarg))
+        if not callable(target):
+            raise TypeError(f"mock_chime_meetings cannot decorate {target!r}: "
+                            f"expected a function, coroutine function, generator function or class")
+        handle = self
+
+        def bind(kwargs: Dict[str, Any], activation: "ChimeMeetingsMock") -> Dict[str, Any]:
+            if as_kwarg is not None:
+                kwargs[as_kwarg] = activation
+            return kwargs
+
+        wrapper: Callable[..., Any]
+        if inspect.isasyncgenfunction(target):
+            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                activation = handle._run_activation()
+                try:
+                    agen = target(*args, **bind(kwargs, activation))
+                    sent: Any = None
+                    while True:
+                        try:
+                            item = await agen.asend(sent)
+                        except StopAsyncIteration:
+                            return
+                        try:
+                            sent = yield item
+                        except GeneratorExit:
+                            await agen.aclose()
+                            raise
+                        except BaseException as exc:  # thrown in: pass it on to the generator
+                            try:
+                                item = await agen.athrow(exc)
+                            except StopAsyncIteration:
+                                return
+                            sent = yield item
+                finally:
+                    activation.stop()
+            wrapper = async_gen_wrapper
+        elif inspect.iscoroutinefunction(target):
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with self._fresh_copy():
-                    return await target(*args, **kwargs)
-            return async_wrapper
-        if callable(target):
-            @functools.wraps(target)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                with self._fresh_copy():
-                    return target(*args, **kwargs)
-            return wrapper
-        raise TypeError(f"mock_chime_meetings cannot decorate {target!r}")
+                activation = handle._run_activation()
+                try:
+                    return await target(*args, **bind(kwargs, activation))
+                finally:
+                    activation.stop()
+            wrapper = async_wrapper
+        elif inspect.isgeneratorfunction(target):
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                # Active from the first next() until the generator finishes or is closed.
+                activation = handle._run_activation()
+                try:
+                    return (yield from target(*args, **bind(kwargs, activation)))
+                finally:
+                    activation.stop()
+            wrapper = gen_wrapper
+        else:
+            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                activation = handle._run_activation()
+                try:
+                    result = target(*args, **bind(kwargs, activation))
+                finally:
+                    activation.stop()
+                _refuse_lazy_result(target, result)
+                return result
+            wrapper = sync_wrapper
+        functools.update_wrapper(wrapper, target)
+        if as_kwarg is not None:  # pytest must not look for a fixture of that name
+            signature = inspect.signature(target)
+            wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+                parameters=[p for name, p in signature.parameters.items() if name != as_kwarg])
+        return wrapper
 
-    def _fresh_copy(self) -> "ChimeMeetingsMock":
-        # A decorated function may run concurrently or recursively: each run
-        # gets its own activation of this handle's configuration.  The handle
-        # itself follows the latest run so ``handle.journal`` etc. work.
-        return self if not self.active else ChimeMeetingsMock(**self._config())
-
-    def _config(self) -> Dict[str, Any]:
-        return dict(account_id=self.account_id, default_region=self.default_region, seed=self.seed,
-                    quotas=copy.copy(self.quotas), auto_end=self.auto_end, clock=self._clock)
-
-    def _decorate_class(self, cls: type) -> type:
+    def _decorate_class(self, cls: C) -> C:
         if issubclass(cls, unittest.TestCase):
-            # setUp, the test, tearDown and cleanups all run inside one fresh activation.
+            # setUp, the test, tearDown and cleanups all run inside one activation per test.
             original_run = cls.run
+            handle = self
 
             @functools.wraps(original_run)
             def run(test_self: unittest.TestCase, result: Any = None) -> Any:
-                with self._fresh_copy():
+                activation = handle._run_activation()
+                try:
                     return original_run(test_self, result)
-            cls.run = run
-            return cls
-        if callable(getattr(cls, "setup_method", None)):
-            # pytest-style class with setup_method: the activation spans
-            # setup_method, the test and teardown_method (one per test).
+                finally:
+                    activation.stop()
+            cls.run = run  # type: ignore[method-assign]
+        elif callable(getattr(cls, "setup_method", None)):
+            # pytest-style class: the activation spans setup_method, the test and teardown_method.
             self._wrap_setup_teardown(cls)
-            return cls
-        for name, attr in list(vars(cls).items()):
-            if name.startswith("test") and callable(attr):
-                setattr(cls, name, self(attr))
+        # Every test method (inherited, static and class methods too) also runs
+        # inside an activation; where one is already active it joins it.
+        for name in dir(cls):
+            if not name.startswith("test"):
+                continue
+            raw = inspect.getattr_static(cls, name)
+            func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+            if inspect.isfunction(func) and not getattr(func, "_chime_mock_wrapped", False):
+                wrapped = self._decorate(raw, None)
+                inner = wrapped.__func__ if isinstance(wrapped, (staticmethod, classmethod)) else wrapped
+                inner._chime_mock_wrapped = True
+                setattr(cls, name, wrapped)
         return cls
 
     def _wrap_setup_teardown(self, cls: type) -> None:
-        setup = cls.setup_method
-        teardown = getattr(cls, "teardown_method", None)
+        setup = inspect.getattr_static(cls, "setup_method")
+        teardown = inspect.getattr_static(cls, "teardown_method", None)
         handle = self
 
-        @functools.wraps(setup)
         def setup_method(test_self: Any, method: Any = None) -> None:
-            activation = handle._fresh_copy()
-            activation.start()
-            test_self._chime_mock_activation = activation
+            activation = handle._run_activation()
+            test_self.__dict__.setdefault("_chime_mock_activations", []).append(activation)
             try:
-                setup(test_self, method)
+                _call_optional_arg(setup, test_self, cls, method)
             except BaseException:
-                activation.stop()   # pytest skips teardown when setup fails
+                test_self.__dict__["_chime_mock_activations"].pop().stop()  # pytest skips teardown
                 raise
 
         def teardown_method(test_self: Any, method: Any = None) -> None:
             try:
                 if teardown is not None:
-                    teardown(test_self, method)
+                    _call_optional_arg(teardown, test_self, cls, method)
             finally:
-                test_self.__dict__.pop("_chime_mock_activation").stop()
+                activations = test_self.__dict__.get("_chime_mock_activations")
+                if activations:
+                    activations.pop().stop()
 
+        functools.update_wrapper(setup_method, _function_of(setup))
         if teardown is not None:
-            teardown_method = functools.wraps(teardown)(teardown_method)
-        cls.setup_method = setup_method
-        cls.teardown_method = teardown_method
+            functools.update_wrapper(teardown_method, _function_of(teardown))
+        cls.setup_method = setup_method  # type: ignore[attr-defined]
+        cls.teardown_method = teardown_method  # type: ignore[attr-defined]
 
-    # -- the call pipeline ----------------------------------------------------------
-    def dispatch(self, method: str, url: str, headers: Mapping[str, Any], body: bytes,
-                 operation: Optional[str] = None, region: Optional[str] = None) -> WireResponse:
-        """Answer one raw HTTP request (the entry point of both switches)."""
-        proto = protocol()
-        request_id = self.ids.uuid4()
-        host, path, raw_query = proto.split_url(url)
-        if region is None:
-            region = (region_from_host(host) or header_text(headers, _hooks.REGION_HINT)
-                      or region_from_auth(headers) or self.default_region)
-        op = proto.operations.get(operation) if operation else None
-        if op is None:
-            query = proto.parse_query(raw_query)
-            try:
-                op = proto.route(method, path, query)
-            except RouteNotFound:
-                error = ServiceError(f"No operation of chime-sdk-meetings matches {method} {path}",
-                                     shape="NotFoundException")
-                return proto.error_response(error, request_id)
-        else:
-            query = proto.parse_query(raw_query) if op.query_members else {}
-        call = Call(op.name, {}, region, self.account_id, request_id)
-        try:
-            try:
-                params = op.parse(path, query, headers, body)
-                call.params = params
-                handler = self.backend.handler(op.name)
-                if handler is None:
-                    raise UnsupportedOperationError(
-                        f"chime_mock does not implement {op.name}, which the installed botocore "
-                        f"knows; the request was not sent to AWS")
-                self._before_call(op.name, region, params)
-                result = handler(self._context(region), params)
-            except ServiceError as error:
-                call.error, call.error_message = error.shape, error.message
-                call.injected = error.injected
-                wire = proto.error_response(error, request_id)
-            else:
-                call.answer = result
-                wire = op.serialize(result, request_id)
-        except UnsupportedOperationError:
-            raise
-        except Exception as exc:  # a bug in chime_mock: fail loudly, never retried
-            raise ChimeMockInternalError(
-                f"chime_mock failed while answering {op.name}: {type(exc).__name__}: {exc}") from exc
-        call.status = wire.status
-        self.journal.append(call)
-        return wire
 
-    def _context(self, region: str) -> CallContext:
-        key = (self.account_id, region)
-        ctx = self._contexts.get(key)
-        if ctx is None:
-            ctx = self._contexts[key] = CallContext(self.account_id, region)
-        return ctx
+def _function_of(attr: Any) -> Any:
+    return attr.__func__ if isinstance(attr, (staticmethod, classmethod)) else attr
 
-    def _before_call(self, operation: str, region: str, params: Dict[str, Any]) -> None:
-        """Faults, quotas and lifetime rules that run before the backend."""
-        if self.auto_end:
-            self.end_due_meetings()
-        injected = self.faults.take(operation, params)
-        if injected is not None:
-            raise injected
-        rps = self.quotas.requests_per_second
-        if rps is not None:
-            now = self.backend.clock()
-            with self._lock:
-                window = self._rate.setdefault((self.account_id, region, operation), collections.deque())
-                while window and now - window[0] >= 1.0:
-                    window.popleft()
-                if len(window) >= rps:
-                    raise ServiceError(f"Rate exceeded: more than {rps} {operation} requests per second",
-                                       shape="ThrottlingException")
-                window.append(now)
 
-    # -- state: read ------------------------------------------------------------------
-    def meetings(self, *, account: Optional[str] = None, region: Optional[str] = None) -> List[Meeting]:
-        """Live meetings (optionally of one account and/or control region)."""
-        with self.backend.lock:
-            return [m for m in self.backend.iter_meetings()
-                    if (account is None or m.account == account) and (region is None or m.region == region)]
+def _call_optional_arg(attr: Any, test_self: Any, cls: type, method: Any) -> None:
+    """Call ``setup_method``/``teardown_method`` in the form it was written:
+    with the test method when it takes an argument, as pytest does."""
+    bound = attr.__get__(test_self, cls)
+    try:
+        parameters = inspect.signature(bound).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - a builtin; pass the argument
+        bound(method)
+        return
+    takes_arg = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters)
+    if takes_arg:
+        bound(method)
+    else:
+        bound()
 
-    def meeting(self, meeting_id: str) -> Optional[Meeting]:
-        """The live meeting with this ID in any account/region, or None."""
-        with self.backend.lock:
-            return self.backend.find_meeting(meeting_id)
 
-    def attendees(self, meeting_id: str) -> List[Attendee]:
-        """Attendees of a live meeting in creation order (KeyError if unknown)."""
-        with self.backend.lock:
-            return list(self._require(meeting_id).attendees.values())
+def _refuse_lazy_result(target: Any, result: Any) -> None:
+    """A plain function that returns a generator or coroutine would run its body
+    after the mock stopped: refuse loudly rather than let it reach AWS."""
+    if inspect.isgenerator(result) or inspect.iscoroutine(result) or inspect.isasyncgen(result):
+        if inspect.iscoroutine(result):
+            result.close()
+        raise ChimeMockError(
+            f"{getattr(target, '__qualname__', target)!r} returned a {type(result).__name__} that would run "
+            f"after the mock stopped; decorate the generator or coroutine function itself")
 
-    def tags(self, meeting_id: str) -> Dict[str, str]:
-        with self.backend.lock:
-            return dict(self._require(meeting_id).tags)
 
-    def transcription(self, meeting_id: str) -> Optional[Dict[str, Any]]:
-        """The running transcription configuration, or None."""
-        with self.backend.lock:
-            return copy.deepcopy(self._require(meeting_id).transcription)
+@overload
+def mock_chime_meetings(target: F) -> F: ...
 
-    def _require(self, meeting_id: str) -> Meeting:
-        meeting = self.backend.find_meeting(meeting_id)
-        if meeting is None:
-            raise KeyError(f"no live meeting {meeting_id!r}")
-        return meeting
 
-    # -- state: write -------------------------------------------------------------------
-    def add_meeting(self, *, external_meeting_id: str = "seeded-meeting", media_region: str = "us-east-1",
-                    region: Optional[str] = None, account: Optional[str] = None,
-                    **fields: Any) -> Meeting:
-        """Create a meeting directly, under the same rules as CreateMeeting.
-
-        ``fields`` take CreateMeeting's parameter names (``MeetingFeatures``,
-        ``Tags``, ``TenantIds``...)."""
-        params: Dict[str, Any] = {"ClientRequestToken": self.ids.uuid4(), "ExternalMeetingId": external_meeting_id,
-                                  "MediaRegion": media_region, **fields}
-        result = self._direct("CreateMeeting", params, region, account)
-        return self.backend.find_meeting(result["Meeting"]["MeetingId"])
-
-    def add_attendee(self, meeting_id: str, external_user_id: str,
-                     capabilities: Optional[Dict[str, str]] = None) -> Attendee:
-        """Add an attendee directly, under the same rules as CreateAttendee."""
-        meeting = self._require(meeting_id)
-        params: Dict[str, Any] = {"MeetingId": meeting.meeting_id, "ExternalUserId": external_user_id}
-        if capabilities is not None:
-            params["Capabilities"] = capabilities
-        result = self._direct("CreateAttendee", params, meeting.region, meeting.account)
-        return meeting.attendees[result["Attendee"]["AttendeeId"]]
-
-    def _direct(self, operation: str, params: Dict[str, Any], region: Optional[str], account: Optional[str]) -> Dict[str, Any]:
-        op = protocol().operations[operation]
-        errors: List[str] = []
-        op.validate(params, "", errors)
-        raise_for(errors)
-        ctx = CallContext(account or self.account_id, region or self.default_region)
-        return self.backend.handler(operation)(ctx, params)
-
-    def reset(self) -> None:
-        """Forget every meeting, the journal and the fault rules."""
-        self.backend.reset()
-        self.journal.clear()
-        self.faults.clear()
-        self._rate.clear()
-
-    # -- faults -------------------------------------------------------------------------
-    def inject(self, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
-               when: Optional[Callable[[Dict[str, Any]], bool]] = None, message: Optional[str] = None,
-               retry_after: Optional[int] = None, **members: Any) -> Fault:
-        """Make the next ``times`` matching calls fail with the modeled ``error``
-        (e.g. ``"ThrottlingException"``); ``times=None`` until ``remove_fault``."""
-        return self.faults.add(Fault(error, operation, times, when, message, retry_after, members))
-
-    def remove_fault(self, fault: Fault) -> None:
-        self.faults.remove(fault)
-
-    # -- meeting lifetime -----------------------------------------------------------------
-    def end_meeting(self, meeting_id: str) -> None:
-        """End a meeting as the service does on its own: it and its attendees,
-        tags, transcription and replicas are gone; later calls get NotFound."""
-        with self.backend.lock:
-            self.backend.remove_meeting(self._require(meeting_id))
-
-    def set_connected(self, meeting_id: str, attendee_id: str, connected: bool = True) -> None:
-        """Mark an attendee as connected to the meeting's media (or not), for
-        the 5-minutes-without-anyone rule of ``auto_end``."""
-        with self.backend.lock:
-            meeting = self._require(meeting_id)
-            attendee = meeting.attendees.get(attendee_id.lower())
-            if attendee is None:
-                raise KeyError(f"no attendee {attendee_id!r} in meeting {meeting_id!r}")
-            attendee.connected = connected
-            meeting.last_occupied_at = self.backend.clock()
-
-    def end_due_meetings(self) -> List[str]:
-        """End every meeting the service would have ended by now; returns their IDs."""
-        now = self.backend.clock()
-        ended: List[str] = []
-        with self.backend.lock:
-            for meeting in list(self.backend.iter_meetings()):
-                if self.backend.find_meeting(meeting.meeting_id) is not meeting:
-                    continue  # already gone with its primary
-                too_old = now - meeting.created_at >= MEETING_MAX_AGE
-                idle = (meeting.primary_meeting_id is None
-                        and not any(a.connected for a in meeting.attendees.values())
-                        and now - meeting.last_occupied_at >= IDLE_TIMEOUT)
-                if too_old or idle:
-                    ended.append(meeting.meeting_id)
-                    ended.extend(meeting.replicas)
-                    self.backend.remove_meeting(meeting)
-        return ended
+@overload
+def mock_chime_meetings(target: None = None, *, account_id: str = ..., default_region: Optional[str] = ...,
+                        seed: Optional[int] = ..., quotas: Union[Quotas, str, None] = ..., auto_end: bool = ...,
+                        clock: Optional[Callable[[], float]] = ..., service: Optional[ChimeService] = ...,
+                        separate: bool = ..., as_kwarg: Optional[str] = ...) -> ChimeMeetingsMock: ...
 
 
 def mock_chime_meetings(target: Any = None, **config: Any) -> Any:
@@ -397,5 +459,16 @@ def mock_chime_meetings(target: Any = None, **config: Any) -> Any:
 
 
 def current() -> Optional[ChimeMeetingsMock]:
-    """The mock answering Chime calls right now (innermost active), or None."""
+    """The mock answering Chime calls here (this thread or task), or None."""
     return _hooks.current()
+
+
+def active_mock() -> ChimeMeetingsMock:
+    """Like ``current()``, but raises ``ChimeMockError`` when no mock is active."""
+    handle = _hooks.current()
+    if handle is None:
+        raise ChimeMockError("no chime_mock is active here")
+    return handle
+
+
+__all__ = ["ChimeMeetingsMock", "mock_chime_meetings", "current", "active_mock"]

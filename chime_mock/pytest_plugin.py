@@ -1,36 +1,99 @@
 """pytest plugin (registered through the ``pytest11`` entry point).
 
-Loading it imports chime_mock before any test module, so module-level
-clients built by the code under test are caught too.
-
     def test_join(chime_meetings):                 # an active mock, empty state
         ...
 
     @pytest.mark.chime_meetings(seed=7, account_id="111122223333")
-    def test_configured(chime_meetings):          # keyword arguments of ChimeMeetingsMock
+    def test_configured():                        # the marker alone activates it too
+        handle = chime_mock.active_mock()
         ...
+
+The marker works on functions, methods, classes and modules (``pytestmark``).
+Loading the plugin costs nearly nothing: chime_mock and botocore are imported
+only when a test uses the fixture or the marker.
 """
 from __future__ import annotations
 
-from typing import Iterator
+import difflib
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List
 
 import pytest
 
-from .core import ChimeMeetingsMock
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import ChimeMeetingsMock
+
+MARKER = "chime_meetings"
+_OPTIONS = ("account_id", "default_region", "seed", "quotas", "auto_end", "clock")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "chime_meetings(**options): configure the chime_meetings fixture with ChimeMeetingsMock's "
-        "keyword arguments (seed, account_id, default_region, quotas, auto_end, clock)",
+        f"{MARKER}(**options): run the test with chime_mock active (the chime_meetings fixture), "
+        f"configured with these keyword arguments: {', '.join(_OPTIONS)}",
     )
 
 
+def _near_miss(name: str) -> bool:
+    folded = name.lower().replace("_", "").replace("-", "")
+    return name != MARKER and (
+        folded in ("chimemeeting", "chimemeetings", "chime", "chimemock", "mockchimemeetings")
+        or difflib.SequenceMatcher(None, name, MARKER).ratio() >= 0.8)
+
+
+def _marker_options(item: pytest.Item) -> Dict[str, Any]:
+    """The merged keyword arguments of every chime_meetings marker on the
+    item, closest first (a method's marker overrides its class's)."""
+    options: Dict[str, Any] = {}
+    for marker in item.iter_markers(MARKER):
+        if marker.args:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.{MARKER} takes keyword arguments only "
+                f"({', '.join(_OPTIONS)}), got positional {marker.args!r}")
+        for key, value in marker.kwargs.items():
+            if key not in _OPTIONS:
+                close = difflib.get_close_matches(key, _OPTIONS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(_OPTIONS)}"
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{MARKER} got an unknown option {key!r}{hint}")
+            options.setdefault(key, value)
+    return options
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Refuse, at collection, what would silently run a test unmocked: a
+    misspelt marker name, and marker options the mock does not take."""
+    problems: List[str] = []
+    for item in items:
+        for marker in item.iter_markers():
+            if _near_miss(marker.name):
+                problems.append(f"{item.nodeid}: unknown marker @pytest.mark.{marker.name}; "
+                                f"did you mean @pytest.mark.{MARKER}? (the test would run without the mock)")
+        try:
+            _marker_options(item)
+        except pytest.UsageError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise pytest.UsageError("chime_mock:\n  " + "\n  ".join(dict.fromkeys(problems)))
+
+
 @pytest.fixture
-def chime_meetings(request: pytest.FixtureRequest) -> Iterator[ChimeMeetingsMock]:
-    """An active ``ChimeMeetingsMock`` with empty state, stopped after the test."""
-    marker = request.node.get_closest_marker("chime_meetings")
-    options = dict(marker.kwargs) if marker is not None else {}
+def chime_meetings(request: pytest.FixtureRequest) -> Iterator["ChimeMeetingsMock"]:
+    """An active ``ChimeMeetingsMock`` with empty state, stopped after the test.
+    Options come from the test's ``chime_meetings`` marker."""
+    from .core import ChimeMeetingsMock
+
+    options = _marker_options(request.node) if isinstance(request.node, pytest.Item) else {}
     with ChimeMeetingsMock(**options) as mock:
         yield mock
+
+
+@pytest.fixture(autouse=True)
+def _chime_meetings_marker(request: pytest.FixtureRequest) -> None:
+    """The marker alone activates the mock, for the whole test (setup and
+    teardown of its function-scoped fixtures included)."""
+    node = request.node
+    if isinstance(node, pytest.Item) and node.get_closest_marker(MARKER) is not None:
+        request.getfixturevalue("chime_meetings")
+
+
+__all__ = ["chime_meetings", "MARKER"]

@@ -199,11 +199,23 @@ def test_context_manager_and_start_stop():
         m.stop()
 
 
-def test_nested_activations_inner_is_fresh_outer_resumes():
+def test_nested_activation_joins_the_outer_one():
     with mock_chime_meetings() as outer:
         client = chime()
         outer_meeting = new_meeting(client, token="outer")
-        with mock_chime_meetings() as inner:
+        with mock_chime_meetings(seed=3) as inner:       # joins: same state, same journal
+            assert inner.service is outer.service
+            assert client.get_meeting(MeetingId=outer_meeting["MeetingId"])["Meeting"] == outer_meeting
+            new_meeting(client, token="inner")
+        assert len(outer.meetings()) == 2
+        assert [c.operation for c in outer.journal] == ["CreateMeeting", "GetMeeting", "CreateMeeting"]
+
+
+def test_nested_separate_activation_is_fresh_and_outer_resumes():
+    with mock_chime_meetings() as outer:
+        client = chime()
+        outer_meeting = new_meeting(client, token="outer")
+        with mock_chime_meetings(separate=True) as inner:
             with pytest.raises(client.exceptions.NotFoundException):
                 client.get_meeting(MeetingId=outer_meeting["MeetingId"])
             new_meeting(client, token="inner")

@@ -1,0 +1,447 @@
+"""The service: one in-memory Chime SDK Meetings service, whatever the front door.
+
+``ChimeService`` owns the state (backend), the journal, the fault rules, the
+clock and the call pipeline::
+
+    raw HTTP request -> protocol (route, parse, validate)
+                     -> controls (auto-end, faults, rate quota)
+                     -> backend (the service rules)
+                     -> protocol (serialize, or the error envelope)
+
+It knows nothing about botocore events, ``requests``, aiobotocore, WSGI or
+activation: each front door turns its own request into
+``handle(method, url, headers, body)`` and its answer back.  The in-process
+switch (``ChimeMeetingsMock``) activates a service; the server serves one.
+"""
+from __future__ import annotations
+
+import collections
+import copy
+import difflib
+import functools
+import logging
+import os
+import re
+import sys
+import time
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union
+
+from botocore import xform_name
+
+from . import regions
+from ._locks import ForkSafeLock
+from ._model import error_shapes, service_model
+from .backend import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, CallContext, ChimeBackend, Meeting, Quotas
+from .controls import Call, Fault, Faults, Journal, UserCallbackError, operation_name
+from .errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
+from .ids import IdGenerator
+from .protocol import Protocol, RouteNotFound, WireResponse, region_from_auth, region_from_host
+from .validation import raise_for
+
+log = logging.getLogger("chime_mock")
+
+_PROTOCOL: Optional[Protocol] = None
+_PROTOCOL_LOCK = ForkSafeLock()
+
+_REGION_NAME = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+)+-\d+")
+
+
+def protocol() -> Protocol:
+    """The process-wide protocol engine (compiled from the model on first use)."""
+    global _PROTOCOL
+    if _PROTOCOL is None:
+        with _PROTOCOL_LOCK:
+            if _PROTOCOL is None:
+                _PROTOCOL = Protocol()
+    return _PROTOCOL
+
+
+def configured_region() -> str:
+    """The region a boto3 client made with no ``region_name`` would use here:
+    ``AWS_REGION``/``AWS_DEFAULT_REGION``, boto3's default session, the
+    profile's ``region`` in the AWS config file; else ``us-east-1``."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    boto3 = sys.modules.get("boto3")
+    session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 is not None else None
+    if session is not None and session.region_name:
+        return str(session.region_name)
+    path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
+    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return "us-east-1"
+    return _region_in_config(path, mtime, profile) or "us-east-1"
+
+
+@functools.lru_cache(maxsize=16)
+def _region_in_config(path: str, mtime: float, profile: str) -> Optional[str]:
+    from botocore.configloader import raw_config_parse
+
+    try:
+        sections = raw_config_parse(path)
+    except Exception:  # a broken config file is not ours to report
+        return None
+    section = sections.get(profile if profile == "default" else f"profile {profile}") or sections.get(profile) or {}
+    region = section.get("region")
+    return str(region) if region else None
+
+
+def check_region(value: Any, argument: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a region name such as 'us-east-1', got {value!r}")
+    if not _REGION_NAME.fullmatch(value):
+        raise ValueError(f"{argument} must be a region name such as 'us-east-1', got {value!r}")
+    return value
+
+
+def _check_quotas(quotas: Any) -> Quotas:
+    if quotas is None:
+        return Quotas()
+    if isinstance(quotas, Quotas):
+        return copy.copy(quotas)
+    if quotas == "aws":
+        return Quotas.aws_defaults()
+    raise TypeError(f"quotas must be a chime_mock.Quotas (e.g. Quotas(active_meetings=5) or "
+                    f"Quotas.aws_defaults()) or 'aws', got {type(quotas).__name__} {quotas!r}")
+
+
+def _check_clock(clock: Any) -> Optional[Callable[[], float]]:
+    if clock is None:
+        return None
+    if not callable(clock):
+        raise TypeError(f"clock must be a function returning the time in seconds (like time.time), "
+                        f"got {clock!r}")
+    sample = clock()
+    if isinstance(sample, bool) or not isinstance(sample, (int, float)):
+        raise TypeError(f"clock must return the time in seconds as a number (like time.time()), "
+                        f"but it returned {type(sample).__name__} {sample!r}")
+    return clock
+
+
+class ChimeService:
+    """One in-memory Amazon Chime SDK Meetings service.
+
+    :param account_id: the account a call acts as when its front door does not
+        name one (12 digits).
+    :param default_region: control region for a request whose region cannot be
+        told from its host, credential scope or client, and for seeding; by
+        default the region boto3 would use here (``AWS_REGION``,
+        ``AWS_DEFAULT_REGION``, the config file), else ``us-east-1``.
+    :param seed: makes every ID, token and request ID reproducible.
+    :param quotas: raisable quotas to enforce: a ``Quotas`` or ``"aws"`` for
+        AWS's starting values; none are enforced by default.
+    :param auto_end: end meetings as the service does on its own (24 hours;
+        5 minutes with nobody connected), checked on every call.
+    :param clock: returns the current time in seconds; defaults to
+        ``time.time()`` read at call time (so freezegun works).
+    """
+
+    def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, default_region: Optional[str] = None,
+                 seed: Optional[int] = None, quotas: Union[Quotas, str, None] = None, auto_end: bool = False,
+                 clock: Optional[Callable[[], float]] = None) -> None:
+        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an integer or None, got {seed!r}")
+        if not isinstance(auto_end, bool):
+            raise TypeError(f"auto_end must be True or False, got {auto_end!r}")
+        self.account_id = account_id
+        self._default_region = check_region(default_region, "default_region") if default_region is not None \
+            else None
+        self.seed = seed
+        self.quotas = _check_quotas(quotas)
+        self.auto_end = auto_end
+        self._clock = _check_clock(clock)
+        self._clock_offset = 0.0
+        self._lock = ForkSafeLock()
+        self._rate: Dict[Tuple[str, str, str], Deque[float]] = {}
+        self._contexts: Dict[Tuple[str, str], CallContext] = {}
+        self._fresh_state()
+
+    @property
+    def default_region(self) -> str:
+        """The configured default region, else (read once) the one boto3 would use here."""
+        if self._default_region is None:
+            self._default_region = configured_region()
+        return self._default_region
+
+    def config(self) -> Dict[str, Any]:
+        """The keyword arguments that build a service configured like this one."""
+        return dict(account_id=self.account_id, default_region=self._default_region, seed=self.seed,
+                    quotas=copy.copy(self.quotas), auto_end=self.auto_end, clock=self._clock)
+
+    def _fresh_state(self) -> None:
+        self.ids = IdGenerator(self.seed)
+        self.backend = ChimeBackend(self.ids, self.quotas, self.now, lock=ForkSafeLock())
+        self.journal = Journal()
+        self.faults = Faults()
+        self._rate.clear()
+
+    # -- time ------------------------------------------------------------------
+    def now(self) -> float:
+        """The service's clock: ``clock()`` (or ``time.time()``) plus any ``advance``."""
+        base = self._clock() if self._clock is not None else time.time()
+        return base + self._clock_offset
+
+    def advance(self, seconds: float) -> float:
+        """Move the service's clock forward (for ``auto_end``); returns the new time."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"seconds must be a number, got {seconds!r}")
+        if seconds < 0:
+            raise ValueError(f"seconds must not be negative (time only moves forward), got {seconds!r}")
+        self._clock_offset += seconds
+        return self.now()
+
+    def set_time(self, timestamp: float) -> None:
+        """Set the service's clock to ``timestamp`` (seconds since the epoch); it runs on from there."""
+        if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+            raise TypeError(f"timestamp must be a number of seconds since the epoch, got {timestamp!r}")
+        self._clock_offset += timestamp - self.now()
+
+    # -- the call pipeline -------------------------------------------------------------
+    def handle(self, method: str, url: str, headers: Mapping[str, Any], body: bytes, *,
+               operation: Optional[str] = None, region: Optional[str] = None,
+               account: Optional[str] = None) -> WireResponse:
+        """Answer one raw HTTP request.
+
+        ``operation`` (when the front door already knows it) skips routing;
+        ``region``/``account`` override what the request itself says (host,
+        SigV4 credential scope) and the configured defaults.
+        """
+        proto = protocol()
+        request_id = self.ids.uuid4()
+        host, path, raw_query = proto.split_url(url)
+        if region is None:
+            region = region_from_host(host) or region_from_auth(headers) or self.default_region
+        account = account or self.account_id
+        op = proto.operations.get(operation) if operation else None
+        if op is None:
+            query = proto.parse_query(raw_query)
+            try:
+                op = proto.route(method, path, query)
+            except RouteNotFound:
+                error = ServiceError(f"No operation of chime-sdk-meetings matches {method} {path}",
+                                     shape="NotFoundException")
+                log.debug("no route: %s %s -> 404 %s", method, path, request_id)
+                return proto.error_response(error, request_id)
+        else:
+            query = proto.parse_query(raw_query) if op.query_members else {}
+        call = Call(op.name, {}, region, account, request_id)
+        try:
+            try:
+                params = op.parse(path, query, headers, body)
+                call.params = params
+                handler = self.backend.handler(op.name)
+                if handler is None:
+                    raise UnsupportedOperationError(
+                        f"chime_mock does not implement {op.name}, which the installed botocore "
+                        f"knows; the request was not sent to AWS")
+                self._before_call(op.name, region, account, params)
+                result = handler(self._context(account, region), params)
+            except ServiceError as error:
+                call.error, call.error_message = error.shape, error.message
+                call.injected = error.injected
+                wire = proto.error_response(error, request_id)
+            else:
+                call.answer = result
+                wire = op.serialize(result, request_id)
+        except UnsupportedOperationError:
+            raise
+        except UserCallbackError as exc:  # a test's own predicate raised: it is the test's error
+            raise exc.original
+        except Exception as exc:  # a bug in chime_mock: fail loudly, never retried
+            raise ChimeMockInternalError(
+                f"chime_mock failed while answering {op.name}: {type(exc).__name__}: {exc}") from exc
+        call.status = wire.status
+        self.journal.append(call)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s/%s -> %d%s %s", op.name, account, region, wire.status,
+                      f" {call.error}: {call.error_message}" if call.error else "", request_id)
+        return wire
+
+    def _context(self, account: str, region: str) -> CallContext:
+        key = (account, region)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._contexts[key] = CallContext(account, region)
+        return ctx
+
+    def _before_call(self, operation: str, region: str, account: str, params: Dict[str, Any]) -> None:
+        """Faults, quotas and lifetime rules that run before the backend."""
+        if self.auto_end:
+            self.end_due_meetings()
+        injected = self.faults.take(operation, params)
+        if injected is not None:
+            log.info("injected %s answers %s", injected.shape, operation)
+            raise injected
+        rps = self.quotas.requests_per_second
+        if rps is not None:
+            now = self.now()
+            with self._lock:
+                window = self._rate.setdefault((account, region, operation), collections.deque())
+                while window and now - window[0] >= 1.0:
+                    window.popleft()
+                if len(window) >= rps:
+                    raise ServiceError(f"Rate exceeded: more than {rps} {operation} requests per second",
+                                       shape="ThrottlingException")
+                window.append(now)
+
+    # -- state: read ------------------------------------------------------------------
+    def meetings(self, *, account: Optional[str] = None, region: Optional[str] = None) -> List[Meeting]:
+        """Live meetings (optionally of one account and/or control region)."""
+        with self.backend.lock:
+            return [m for m in self.backend.iter_meetings()
+                    if (account is None or m.account == account) and (region is None or m.region == region)]
+
+    def meeting(self, meeting_id: str) -> Optional[Meeting]:
+        """The live meeting with this ID in any account/region, or None."""
+        with self.backend.lock:
+            return self.backend.find_meeting(meeting_id)
+
+    def attendees(self, meeting_id: str) -> List[Attendee]:
+        """Attendees of a live meeting in creation order (KeyError if unknown)."""
+        with self.backend.lock:
+            return list(self._require(meeting_id).attendees.values())
+
+    def tags(self, meeting_id: str) -> Dict[str, str]:
+        """The tags of a live meeting (KeyError if unknown)."""
+        with self.backend.lock:
+            return dict(self._require(meeting_id).tags)
+
+    def transcription(self, meeting_id: str) -> Optional[Dict[str, Any]]:
+        """The running transcription configuration, or None."""
+        with self.backend.lock:
+            return copy.deepcopy(self._require(meeting_id).transcription)
+
+    def _require(self, meeting_id: str) -> Meeting:
+        meeting = self.backend.find_meeting(meeting_id)
+        if meeting is None:
+            raise KeyError(f"no live meeting {meeting_id!r}")
+        return meeting
+
+    # -- state: write -------------------------------------------------------------------
+    def add_meeting(self, *, external_meeting_id: str = "seeded-meeting", media_region: Optional[str] = None,
+                    region: Optional[str] = None, account: Optional[str] = None,
+                    **fields: Any) -> Meeting:
+        """Create a meeting directly, under the same rules as CreateMeeting.
+
+        ``region`` is the control region (default: ``default_region``), the
+        region whose clients will see the meeting; ``media_region`` defaults
+        to it when it is one (else ``us-east-1``).  ``fields`` take CreateMeeting's parameter names
+        (``MeetingFeatures``, ``Tags``, ``TenantIds``...)."""
+        region = check_region(region, "region") if region is not None else self.default_region
+        _check_fields("add_meeting", "CreateMeeting", fields,
+                      taken=("ExternalMeetingId", "MediaRegion"))
+        if media_region is None:
+            media_region = region if region in regions.MEDIA_REGIONS else "us-east-1"
+        params: Dict[str, Any] = {"ClientRequestToken": self.ids.uuid4(), "ExternalMeetingId": external_meeting_id,
+                                  "MediaRegion": media_region, **fields}
+        result = self._direct("CreateMeeting", params, region, account)
+        return self.backend.find_meeting(result["Meeting"]["MeetingId"])  # type: ignore[return-value]
+
+    def add_attendee(self, meeting_id: str, external_user_id: str,
+                     capabilities: Optional[Dict[str, str]] = None) -> Attendee:
+        """Add an attendee directly, under the same rules as CreateAttendee."""
+        meeting = self._require(meeting_id)
+        params: Dict[str, Any] = {"MeetingId": meeting.meeting_id, "ExternalUserId": external_user_id}
+        if capabilities is not None:
+            params["Capabilities"] = capabilities
+        result = self._direct("CreateAttendee", params, meeting.region, meeting.account)
+        return meeting.attendees[result["Attendee"]["AttendeeId"]]
+
+    def _direct(self, operation: str, params: Dict[str, Any], region: str, account: Optional[str]) -> Dict[str, Any]:
+        op = protocol().operations[operation]
+        errors: List[str] = []
+        op.validate(params, "", errors)
+        raise_for(errors)
+        handler = self.backend.handler(operation)
+        assert handler is not None
+        result = handler(CallContext(account or self.account_id, region), params)
+        assert result is not None
+        return result
+
+    def reset(self) -> None:
+        """Back to as new: forget every meeting, the journal, the fault rules
+        and any ``advance`` of the clock; a seeded service repeats its IDs."""
+        with self.backend.lock:
+            self.ids.reseed(self.seed)
+            self.backend = ChimeBackend(self.ids, self.quotas, self.now, lock=self.backend.lock)
+        self.journal.clear()
+        self.faults.clear()
+        with self._lock:
+            self._rate.clear()
+            self._clock_offset = 0.0
+
+    # -- faults -------------------------------------------------------------------------
+    def inject(self, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
+               when: Optional[Callable[[Dict[str, Any]], bool]] = None, message: Optional[str] = None,
+               retry_after: Optional[int] = None, **members: Any) -> Fault:
+        """Make the next ``times`` matching calls fail with the modeled ``error``
+        (e.g. ``"ThrottlingException"``); ``times=None`` until ``remove_fault``.
+        ``when`` is a predicate on the call's parameters; ``members`` are the
+        error shape's other members (``ResourceName``)."""
+        fault = Fault(error, operation, times, when, message, retry_after, members)
+        log.info("fault added: %s", fault)
+        return self.faults.add(fault)
+
+    def remove_fault(self, fault: Fault) -> None:
+        self.faults.remove(fault)
+
+    # -- meeting lifetime -----------------------------------------------------------------
+    def end_meeting(self, meeting_id: str) -> None:
+        """End a meeting as the service does on its own: it and its attendees,
+        tags, transcription and replicas are gone; later calls get NotFound."""
+        with self.backend.lock:
+            self.backend.remove_meeting(self._require(meeting_id))
+
+    def set_connected(self, meeting_id: str, attendee_id: str, connected: bool = True) -> None:
+        """Mark an attendee as connected to the meeting's media (or not), for
+        the 5-minutes-without-anyone rule of ``auto_end``."""
+        with self.backend.lock:
+            meeting = self._require(meeting_id)
+            attendee = meeting.attendees.get(attendee_id.lower())
+            if attendee is None:
+                raise KeyError(f"no attendee {attendee_id!r} in meeting {meeting_id!r}")
+            attendee.connected = connected
+            meeting.last_occupied_at = self.now()
+
+    def end_due_meetings(self) -> List[str]:
+        """End every meeting the service would have ended by now; returns their IDs."""
+        now = self.now()
+        ended: List[str] = []
+        with self.backend.lock:
+            for meeting in list(self.backend.iter_meetings()):
+                if self.backend.find_meeting(meeting.meeting_id) is not meeting:
+                    continue  # already gone with its primary
+                too_old = now - meeting.created_at >= MEETING_MAX_AGE
+                idle = (meeting.primary_meeting_id is None
+                        and not any(a.connected for a in meeting.attendees.values())
+                        and now - meeting.last_occupied_at >= IDLE_TIMEOUT)
+                if too_old or idle:
+                    ended.append(meeting.meeting_id)
+                    ended.extend(meeting.replicas)
+                    self.backend.remove_meeting(meeting)
+        if ended:
+            log.info("auto_end ended %d meeting(s): %s", len(ended), ", ".join(ended))
+        return ended
+
+
+def _check_fields(function: str, operation: str, fields: Mapping[str, Any], taken: Tuple[str, ...]) -> None:
+    """Every name in ``fields`` must be a parameter of ``operation`` (TypeError naming the typo)."""
+    members = [m for m in service_model().operation_model(operation).input_shape.members if m not in taken]
+    for name in fields:
+        if name in members:
+            continue
+        if name in taken:
+            raise TypeError(f"{function}() sets {name} itself; use its keyword argument instead")
+        close = difflib.get_close_matches(name, members, n=1, cutoff=0.6) or [
+            m for m in members if xform_name(m) == name or m.lower() == name.lower()]
+        hint = f"; did you mean {close[0]!r}?" if close else f"; {operation} takes {', '.join(members)}"
+        raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}")
+
+
+__all__ = ["ChimeService", "protocol", "configured_region", "operation_name", "error_shapes"]
