@@ -14,7 +14,7 @@ See README.md for every entry point.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any, Dict, List
 
 __version__ = "0.2.0"
 
@@ -29,11 +29,14 @@ _EXPORTS: Dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .backend import Attendee, Meeting, Quotas
-    from .controls import Call, Fault, Journal
-    from .core import ChimeMeetingsMock, active_mock, current, mock_chime_meetings
-    from .errors import ChimeMockError, ChimeMockInternalError, ServiceError, UnsupportedOperationError
-    from .service import ChimeService
+    # Explicit re-exports ("X as X") for type checkers; at run time __getattr__ loads them.
+    from .backend import Attendee as Attendee, Meeting as Meeting, Quotas as Quotas
+    from .controls import Call as Call, Fault as Fault, Journal as Journal
+    from .core import (ChimeMeetingsMock as ChimeMeetingsMock, active_mock as active_mock, current as current,
+                       mock_chime_meetings as mock_chime_meetings)
+    from .errors import (ChimeMockError as ChimeMockError, ChimeMockInternalError as ChimeMockInternalError,
+                         ServiceError as ServiceError, UnsupportedOperationError as UnsupportedOperationError)
+    from .service import ChimeService as ChimeService
 
 
 def __getattr__(name: str) -> Any:
@@ -45,7 +48,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def __dir__() -> list:
+def __dir__() -> List[str]:
     return sorted(list(globals()) + list(_EXPORTS))
 
 

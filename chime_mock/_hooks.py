@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import gc
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
 
 import botocore
 from botocore import handlers as _botocore_handlers
@@ -62,7 +62,7 @@ class RawBody:
     def __init__(self, body: bytes) -> None:
         self._body = body
 
-    def stream(self, **_: Any):
+    def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._body
 
     def read(self, *_: Any) -> bytes:
@@ -132,7 +132,7 @@ def _no_network_credentials(self: Any) -> None:
     return None
 
 
-def _guarded_send(self: Endpoint, request: Any):
+def _guarded_send(self: Endpoint, request: Any) -> Any:
     """While a mock is active, a Chime request that somehow skipped the
     before-send handler is answered here rather than sent to AWS."""
     if ACTIVE and "://meetings-chime" in (request.url or ""):

@@ -7,6 +7,7 @@ botocore field or operation needs no new code in chime_mock.
 from __future__ import annotations
 
 import functools
+from typing import Any, Dict
 
 from botocore.loaders import Loader
 from botocore.model import ServiceModel
@@ -23,6 +24,6 @@ def service_model() -> ServiceModel:
 
 
 @functools.lru_cache(maxsize=None)
-def error_shapes() -> dict:
+def error_shapes() -> Dict[str, Any]:
     """Map every modeled exception name to its shape."""
     return {shape.name: shape for shape in service_model().error_shapes}

@@ -24,8 +24,8 @@ import functools
 import inspect
 import logging
 import unittest
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping,
-                    Optional, TypeVar, Union, overload)
+from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, List, Mapping,
+                    Optional, TypeVar, Union, cast, overload)
 
 from . import _hooks
 from ._locks import ForkSafeLock
@@ -56,7 +56,7 @@ def _passes(fn: "Callable[Concatenate[ChimeService, P], R]") -> "Callable[Concat
 
     def method(self: "ChimeMeetingsMock", *args: Any, **kwargs: Any) -> Any:
         return getattr(self.service, name)(*args, **kwargs)
-    return functools.wraps(fn)(method)
+    return cast("Callable[Concatenate[ChimeMeetingsMock, P], R]", functools.wraps(fn)(method))
 
 
 def _seeds(fn: "Callable[Concatenate[ChimeService, P], R]") -> "Callable[Concatenate[ChimeMeetingsMock, P], R]":
@@ -66,7 +66,7 @@ def _seeds(fn: "Callable[Concatenate[ChimeService, P], R]") -> "Callable[Concate
 
     def method(self: "ChimeMeetingsMock", *args: Any, **kwargs: Any) -> Any:
         return getattr(self._service_to_change(), name)(*args, **kwargs)
-    return functools.wraps(fn)(method)
+    return cast("Callable[Concatenate[ChimeMeetingsMock, P], R]", functools.wraps(fn)(method))
 
 
 class ChimeMeetingsMock:
@@ -289,16 +289,15 @@ class ChimeMeetingsMock:
 
         wrapper: Callable[..., Any]
         if inspect.isasyncgenfunction(target):
-            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
                 activation = handle._run_activation()
                 try:
                     agen = target(*args, **bind(kwargs, activation))
-                    sent: Any = None
+                    try:
+                        item = await agen.__anext__()
+                    except StopAsyncIteration:
+                        return
                     while True:
-                        try:
-                            item = await agen.asend(sent)
-                        except StopAsyncIteration:
-                            return
                         try:
                             sent = yield item
                         except GeneratorExit:
@@ -309,7 +308,11 @@ class ChimeMeetingsMock:
                                 item = await agen.athrow(exc)
                             except StopAsyncIteration:
                                 return
-                            sent = yield item
+                        else:
+                            try:
+                                item = await agen.asend(sent)
+                            except StopAsyncIteration:
+                                return
                 finally:
                     activation.stop()
             wrapper = async_gen_wrapper
@@ -322,7 +325,7 @@ class ChimeMeetingsMock:
                     activation.stop()
             wrapper = async_wrapper
         elif inspect.isgeneratorfunction(target):
-            def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
                 # Active from the first next() until the generator finishes or is closed.
                 activation = handle._run_activation()
                 try:
@@ -343,8 +346,8 @@ class ChimeMeetingsMock:
         functools.update_wrapper(wrapper, target)
         if as_kwarg is not None:  # pytest must not look for a fixture of that name
             signature = inspect.signature(target)
-            wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-                parameters=[p for name, p in signature.parameters.items() if name != as_kwarg])
+            setattr(wrapper, "__signature__", signature.replace(
+                parameters=[p for name, p in signature.parameters.items() if name != as_kwarg]))
         return wrapper
 
     def _decorate_class(self, cls: C) -> C:
@@ -360,7 +363,7 @@ class ChimeMeetingsMock:
                     return original_run(test_self, result)
                 finally:
                     activation.stop()
-            cls.run = run  # type: ignore[method-assign]
+            setattr(cls, "run", run)
         elif callable(getattr(cls, "setup_method", None)):
             # pytest-style class: the activation spans setup_method, the test and teardown_method.
             self._wrap_setup_teardown(cls)
@@ -373,8 +376,7 @@ class ChimeMeetingsMock:
             func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
             if inspect.isfunction(func) and not getattr(func, "_chime_mock_wrapped", False):
                 wrapped = self._decorate(raw, None)
-                inner = wrapped.__func__ if isinstance(wrapped, (staticmethod, classmethod)) else wrapped
-                inner._chime_mock_wrapped = True
+                setattr(_function_of(wrapped), "_chime_mock_wrapped", True)
                 setattr(cls, name, wrapped)
         return cls
 
@@ -426,6 +428,7 @@ def _call_optional_arg(attr: Any, test_self: Any, cls: type, method: Any) -> Non
         bound(method)
     else:
         bound()
+    return None
 
 
 def _refuse_lazy_result(target: Any, result: Any) -> None:

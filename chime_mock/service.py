@@ -24,7 +24,7 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 from botocore import xform_name
 
@@ -119,7 +119,7 @@ def _check_clock(clock: Any) -> Optional[Callable[[], float]]:
     if isinstance(sample, bool) or not isinstance(sample, (int, float)):
         raise TypeError(f"clock must return the time in seconds as a number (like time.time()), "
                         f"but it returned {type(sample).__name__} {sample!r}")
-    return clock
+    return cast("Callable[[], float]", clock)
 
 
 class ChimeService:
@@ -324,7 +324,7 @@ class ChimeService:
         return meeting
 
     # -- state: write -------------------------------------------------------------------
-    def add_meeting(self, *, external_meeting_id: str = "seeded-meeting", media_region: Optional[str] = None,
+    def add_meeting(self, /, *, external_meeting_id: str = "seeded-meeting", media_region: Optional[str] = None,
                     region: Optional[str] = None, account: Optional[str] = None,
                     **fields: Any) -> Meeting:
         """Create a meeting directly, under the same rules as CreateMeeting.
@@ -356,6 +356,7 @@ class ChimeService:
     def _direct(self, operation: str, params: Dict[str, Any], region: str, account: Optional[str]) -> Dict[str, Any]:
         op = protocol().operations[operation]
         errors: List[str] = []
+        assert op.validate is not None
         op.validate(params, "", errors)
         raise_for(errors)
         handler = self.backend.handler(operation)
@@ -377,7 +378,7 @@ class ChimeService:
             self._clock_offset = 0.0
 
     # -- faults -------------------------------------------------------------------------
-    def inject(self, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
+    def inject(self, /, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
                when: Optional[Callable[[Dict[str, Any]], bool]] = None, message: Optional[str] = None,
                retry_after: Optional[int] = None, **members: Any) -> Fault:
         """Make the next ``times`` matching calls fail with the modeled ``error``

@@ -1,0 +1,36 @@
+"""The public API is typed: a user's test module passes ``mypy --strict``, and a
+misspelt keyword of ``mock_chime_meetings`` is a type error."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+pytest.importorskip("mypy", reason="mypy is not installed (pip install -e '.[test]')")
+
+
+def mypy(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                           "--config-file", os.path.join(REPO, "setup.cfg"), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_a_user_module_using_every_entry_point_type_checks():
+    result = mypy(os.path.join(HERE, "typed", "user_tests.py"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_misspelt_keyword_is_a_type_error(tmp_path):
+    source = tmp_path / "typo.py"
+    source.write_text("from chime_mock import mock_chime_meetings\n\n"
+                      "@mock_chime_meetings(sed=1)\n"
+                      "def test_x() -> None:\n"
+                      "    pass\n")
+    result = mypy(str(source))
+    assert result.returncode == 1
+    assert 'Unexpected keyword argument "sed"' in result.stdout
