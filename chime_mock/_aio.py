@@ -50,12 +50,15 @@ def is_aio_signer(request_signer: Any) -> bool:
 
 
 class AsyncRawBody:
-    """The ``raw`` object ``AioAWSResponse.content`` awaits."""
+    """The ``raw`` object ``AioAWSResponse.content`` awaits (older aiobotocore
+    also reads the headers from it, as aiohttp's ``raw_headers`` byte pairs)."""
 
-    __slots__ = ("_body",)
+    __slots__ = ("_body", "raw_headers")
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, headers: Any = ()) -> None:
         self._body = body
+        self.raw_headers = tuple((str(k).encode("utf-8"), str(v).encode("utf-8"))
+                                 for k, v in dict(headers).items())
 
     async def read(self, *_: Any) -> bytes:
         return self._body
@@ -115,7 +118,7 @@ def check(request: Any) -> bool:
 
 
 def respond(url: str, status: int, headers: Any, body: bytes) -> Any:
-    return response_class()(url, status, headers, AsyncRawBody(body))
+    return response_class()(url, status, headers, AsyncRawBody(body, headers))
 
 
 # -- patches applied once aiobotocore is imported -------------------------------------
