@@ -28,9 +28,12 @@ _data: Optional["_EndpointData"] = None
 class Partition:
     __slots__ = ("id", "regions", "region_regex", "suffixes")
 
-    def __init__(self, pid: str, regions: List[str], region_regex: str, suffixes: Dict[str, str]) -> None:
+    def __init__(self, pid: str, regions: List[str], region_regex: str, suffixes: Dict[str, str],
+                 implicit_region: Optional[str] = None) -> None:
         self.id = pid
-        self.regions = frozenset(regions)
+        # Older botocore lists no regions for its newest partitions; their
+        # implicit global region is then the one region we know by name.
+        self.regions = frozenset(regions or ([implicit_region] if implicit_region else []))
         self.region_regex = re.compile(region_regex)
         self.suffixes = suffixes           # outputs name -> DNS suffix
 
@@ -58,7 +61,7 @@ def _load_partitions(loader: Any) -> List[Partition]:
             outputs = entry["outputs"]
             suffixes = {k: v for k, v in outputs.items() if k.lower().endswith("dnssuffix")}
             partitions.append(Partition(entry["id"], list(entry.get("regions", {})),
-                                        entry["regionRegex"], suffixes))
+                                        entry["regionRegex"], suffixes, outputs.get("implicitGlobalRegion")))
         return partitions
     for entry in loader.load_data("endpoints")["partitions"]:  # pragma: no cover
         suffixes = {"dnsSuffix": entry["dnsSuffix"]}
