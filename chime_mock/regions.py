@@ -1,6 +1,7 @@
 """Regions: which media regions exist, their short codes, MediaPlacement URLs.
 
-Facts from service-facts.md sections 1 and 2.5.  Codes marked *observed* were
+Media regions are the documented MediaRegion values; partitions come from
+botocore's endpoint data (``endpoints``).  Codes marked *observed* were
 seen in real responses; the others follow the same scheme (first letters of
 the region's words plus its number) and are our inference.
 """
