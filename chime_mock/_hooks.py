@@ -33,8 +33,11 @@ from botocore.credentials import ContainerProvider, InstanceMetadataProvider
 from botocore.endpoint import Endpoint
 from botocore.session import Session
 
+from . import _aio, _credentials
 from ._locks import ForkSafeLock
+from .endpoints import host_of, is_chime_url, region_from_host
 from .errors import ChimeMockError
+from .protocol import header_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .core import ChimeMeetingsMock
@@ -90,11 +93,19 @@ def choose_signer(**_: Any) -> Optional[object]:
     return botocore.UNSIGNED if ACTIVE else None
 
 
-def before_sign(request: Any, region_name: Optional[str] = None, **_: Any) -> None:
-    """Tell the backend the client's control region when the host does not
-    (a custom ``endpoint_url``): unsigned requests carry no credential scope."""
-    if ACTIVE and region_name and "://meetings-chime" not in request.url:
-        request.headers[REGION_HINT] = region_name
+def before_sign(request: Any, region_name: Optional[str] = None, request_signer: Any = None,
+                **_: Any) -> None:
+    """Tell the backend the client's own region (a client is answered in its
+    ``region_name`` whatever its ``endpoint_url``; unsigned requests carry no
+    credential scope), and whether the client is aiobotocore's."""
+    if not ACTIVE:
+        return
+    context = getattr(request, "context", None) or {}
+    region = context.get("client_region") or region_name
+    if region:
+        request.headers[REGION_HINT] = region
+    if _aio.is_aio_signer(request_signer):
+        request.headers[_aio.MARK] = _aio.AIO
 
 
 def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSResponse]:
@@ -104,10 +115,47 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
     mock = current()
     if mock is None:  # pragma: no cover - stopped between the two reads
         raise ChimeMockError("chime_mock stopped while a Chime call was being made; it was not sent to AWS")
+    is_aio = _aio.check(request)      # refuses an unsupported aiobotocore before any state changes
     operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
-    wire = mock.dispatch(request.method, request.url, request.headers, as_bytes(request.body),
-                         operation=operation or None)
+    url = request.url
+    region = header_text(request.headers, REGION_HINT)
+    if region is not None:
+        del request.headers[REGION_HINT]
+    if operation and region_from_host(host_of(url)) is None:
+        url = strip_base_path(url, operation)   # a custom endpoint_url with a path
+    wire = mock.dispatch(request.method, url, request.headers, as_bytes(request.body),
+                         operation=operation or None, region=region)
+    if is_aio:
+        return _aio.respond(request.url, wire.status, wire.headers, wire.body)
     return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
+
+
+def strip_base_path(url: str, operation: str) -> str:
+    """``url`` without the base path of the client's ``endpoint_url``.
+
+    botocore appends the operation's path to the endpoint's own path
+    (``http://localhost:4566/chime`` + ``/meetings/{MeetingId}``).  Labels are
+    percent-encoded, so the operation's path has a fixed number of segments:
+    it is the URL path's last that many segments (plus an optional trailing
+    slash), and what comes before is the base path."""
+    from .core import protocol
+
+    op = protocol().operations.get(operation)
+    start = url.find("://")
+    slash = url.find("/", start + 3 if start >= 0 else 0)
+    if op is None or slash < 0:
+        return url
+    path, sep, rest = url[slash:].partition("?")
+    if op.path_regex.fullmatch(path):
+        return url
+    index = len(path)
+    while index > 0:
+        index = path.rfind("/", 0, index)
+        if index <= 0:
+            break
+        if op.path_regex.fullmatch(path[index:]):
+            return url[:slash] + path[index:] + sep + rest
+    return url
 
 
 _HANDLERS = (
@@ -135,7 +183,7 @@ def _no_network_credentials(self: Any) -> None:
 def _guarded_send(self: Endpoint, request: Any) -> Any:
     """While a mock is active, a Chime request that somehow skipped the
     before-send handler is answered here rather than sent to AWS."""
-    if ACTIVE and "://meetings-chime" in (request.url or ""):
+    if ACTIVE and is_chime_url(request.url or ""):
         return before_send(request, event_name="")
     return _original_send(self, request)
 
@@ -148,6 +196,8 @@ def _install() -> None:
     if _installed:
         return
     _installed = True
+    _credentials.install()
+    _aio.install(before_send, is_chime_url)
     builtin = _botocore_handlers.BUILTIN_HANDLERS
     if any(entry[1] is before_send for entry in builtin):
         return

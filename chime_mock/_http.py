@@ -1,8 +1,9 @@
 """The switch's ``requests`` side: plain HTTP callers reach the same backend.
 
-While a mock is active, requests to ``https://meetings-chime.<region>.amazonaws.com/...``
-(and the FIPS and dual-stack hosts) are answered by the same protocol engine,
-through a ``responses`` mock.  Every other URL is untouched.
+While a mock is active, requests to any Chime SDK Meetings host botocore knows
+(``https://meetings-chime.<region>.<partition suffix>/...``, FIPS and
+dual-stack hosts, every partition; see ``endpoints``) are answered by the same
+protocol engine, through a ``responses`` mock.  Every other URL is untouched.
 
 Order independence: moto and user code patch ``HTTPAdapter.send`` with their
 own ``responses`` mocks, and the one patched last sees a request first (moto
@@ -23,10 +24,11 @@ from requests import Session
 from requests.adapters import HTTPAdapter
 
 from ._hooks import as_bytes
+from .endpoints import is_chime_url
 
-CHIME_URL = re.compile(
-    r"https?://meetings-chime(?:-fips)?\.[a-z0-9-]+\.(?:amazonaws\.com(?:\.cn)?|api\.aws)(?::\d+)?(?:[/?].*)?$"
-)
+# Only Chime URLs reach ChimeAdapter (``_get_adapter`` decides), so the
+# ``responses`` routes match whatever they are given.
+_ANY_URL = re.compile(r".*", re.DOTALL)
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 
@@ -43,7 +45,7 @@ _ADAPTER = ChimeAdapter()
 
 
 def _get_adapter(self: Session, url: str) -> HTTPAdapter:
-    if CHIME_URL.match(url):
+    if is_chime_url(url):
         return _ADAPTER
     return _original_get_adapter(self, url)
 
@@ -63,17 +65,29 @@ class RequestsInterceptor:
     def _build(self, current: Callable[[], Any]) -> Any:
         import responses
 
+        routes: list = []
+
         def callback(request: Any) -> Tuple[int, dict, bytes]:
             mock = current()
             if mock is None:  # pragma: no cover - stopped concurrently
                 raise ConnectionError("chime_mock is not active")
+            # ``responses`` records every call on the mock and on the route;
+            # the journal is chime_mock's record, so keep theirs empty rather
+            # than growing for the life of the process.
+            rmock.calls.reset()
+            for route in routes:
+                route.calls.reset()
             wire = mock.dispatch(request.method, request.url, request.headers, as_bytes(request.body))
+            if request.method.upper() == "HEAD":
+                # A HEAD answer has the status and headers of the GET, no body.
+                headers = {k: v for k, v in wire.headers.items() if k.lower() != "content-length"}
+                return wire.status, headers, b""
             return wire.status, wire.headers, wire.body
 
         rmock = responses.RequestsMock(assert_all_requests_are_fired=False,
                                        target=f"{__name__}.ChimeAdapter.send")
         for method in _METHODS:
-            rmock.add_callback(method, CHIME_URL, callback=callback)
+            routes.append(rmock.add_callback(method, _ANY_URL, callback=callback))
         ChimeAdapter.send = rmock.unbound_on_send()
         return rmock
 

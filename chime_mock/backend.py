@@ -314,7 +314,7 @@ class ChimeBackend:
     def _check_meeting_request(self, ctx: CallContext, state: RegionState, p: Dict[str, Any]) -> Optional[Meeting]:
         """All CreateMeeting rules; returns the primary meeting for a replica."""
         media_region = p["MediaRegion"]
-        if media_region not in regions.MEDIA_REGIONS:
+        if not regions.is_media_region(media_region, ctx.region):
             raise _validation("mediaRegion", "Member must be one of the available media regions: "
                               + ", ".join(sorted(regions.MEDIA_REGIONS)), media_region)
         if regions.partition(media_region) != regions.partition(ctx.region):

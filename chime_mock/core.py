@@ -209,8 +209,9 @@ class ChimeMeetingsMock:
                 self._reset_pending = False
                 protocol()
                 _hooks.push(self)
-                log.info("chime_mock active (%s)", "joined the active mock" if self.service is not self._own
-                         else f"account {self.account_id}, default region {self.default_region}")
+                if log.isEnabledFor(logging.INFO):
+                    log.info("chime_mock active (%s)", "joined the active mock" if self.service is not self._own
+                             else f"account {self.account_id}, default region {self.default_region}")
             self._depth += 1
             _hooks.enter_context(self)
         return self

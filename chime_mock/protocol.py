@@ -342,13 +342,11 @@ class Protocol:
         return WireResponse(status, headers, data)
 
 
-_REGION_FROM_HOST = re.compile(r"^meetings-chime(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|api\.aws|c2s\.ic\.gov|sc2s\.sgov\.gov)$")
 _REGION_FROM_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([a-z0-9-]+)/")
 
-
-def region_from_host(host: str) -> Optional[str]:
-    match = _REGION_FROM_HOST.match(host)
-    return match.group(1) if match else None
+# The control region a Chime host serves, from botocore's endpoint data (every
+# partition, FIPS and dual-stack hosts); None for any other host.
+from .endpoints import region_from_host  # noqa: E402  (kept beside the other host helpers)
 
 
 def header_text(headers: Mapping[str, Any], name: str) -> Optional[str]:

@@ -1,12 +1,16 @@
 """Regions: which media regions exist, their short codes, MediaPlacement URLs.
 
-Facts from service-facts.md sections 1 and 2.5.  Codes marked *observed* were
+Media regions are the documented MediaRegion values; partitions come from
+botocore's endpoint data (``endpoints``).  Codes marked *observed* were
 seen in real responses; the others follow the same scheme (first letters of
 the region's words plus its number) and are our inference.
 """
 from __future__ import annotations
 
+import functools
 from typing import Dict
+
+from . import endpoints
 
 # Documented MediaRegion values (CreateMeeting docs in the model).
 COMMERCIAL_MEDIA_REGIONS = (
@@ -44,11 +48,23 @@ def short_code(region: str) -> str:
 
 
 def partition(region: str) -> str:
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    return "aws"
+    """The partition of ``region`` as botocore's endpoint data places it."""
+    return endpoints.partition_of(region)
+
+
+@functools.lru_cache(maxsize=256)
+def is_media_region(media_region: str, control_region: str) -> bool:
+    """Can a meeting created through ``control_region`` run its media in
+    ``media_region``?  The documented media regions; and, in a partition where
+    AWS documents none (aws-cn, the ISO partitions, EU sovereign...), the
+    regions botocore lists for that partition, so that a client there has a
+    media region of its own partition to use (our inference)."""
+    if media_region in MEDIA_REGIONS:
+        return True
+    home = partition(control_region)
+    if any(partition(r) == home for r in MEDIA_REGIONS):
+        return False
+    return media_region in endpoints.partitions().get(home, ())
 
 
 def media_placement(meeting_id: str, media_region: str, control_region: str, audio_host: str, cluster: str) -> Dict[str, str]:

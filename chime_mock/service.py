@@ -66,8 +66,12 @@ def configured_region() -> str:
             return value
     boto3 = sys.modules.get("boto3")
     session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 is not None else None
-    if session is not None and session.region_name:
-        return str(session.region_name)
+    try:
+        session_region = session.region_name if session is not None else None
+    except Exception:  # e.g. its profile no longer exists: not ours to report
+        session_region = None
+    if session_region:
+        return str(session_region)
     path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
     profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
     try:

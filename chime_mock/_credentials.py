@@ -1,0 +1,93 @@
+"""No credential setup runs for a Chime client created while a mock is active.
+
+botocore resolves credentials when a client is created (``Session.create_client``
+calls ``Session.get_credentials``, which walks the whole provider chain: a
+``credential_process`` is run, an SSO cache read, a role assumed...).  A Chime
+request under the mock is unsigned, so none of that is needed, and a failing
+``credential_process`` would otherwise stop the client before any request.
+
+While a mock is active, a ``chime-sdk-meetings`` client created without
+explicit keys gets ``DeferredCredentials`` instead: a stand-in that resolves
+the session's real chain only when something reads it (a signed request,
+which happens only after the mock has stopped).  Clients of other services,
+sessions, the environment and the config files are untouched.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+from typing import Any, Callable, Optional
+
+from botocore.credentials import Credentials
+from botocore.session import Session
+
+_CHIME = "chime-sdk-meetings"
+_creating_chime = contextvars.ContextVar("chime_mock_creating_chime_client", default=False)
+
+
+class DeferredCredentials(Credentials):
+    """The session's credentials, resolved at first use rather than at client creation."""
+
+    method = "chime-mock-deferred"
+
+    def __init__(self, resolve: Callable[[], Optional[Credentials]]) -> None:  # no super(): lazy
+        self._resolve = resolve
+        self._real: Optional[Credentials] = None
+        self._resolved = False
+        self._lock = threading.Lock()
+
+    def _credentials(self) -> Optional[Credentials]:
+        if not self._resolved:
+            with self._lock:
+                if not self._resolved:
+                    self._real = self._resolve()
+                    self._resolved = True
+        return self._real
+
+    def _get(self, name: str) -> Any:
+        real = self._credentials()
+        return getattr(real, name, None) if real is not None else None
+
+    access_key = property(lambda self: self._get("access_key"))
+    secret_key = property(lambda self: self._get("secret_key"))
+    token = property(lambda self: self._get("token"))
+    account_id = property(lambda self: self._get("account_id"))
+
+    def get_frozen_credentials(self) -> Any:
+        real = self._credentials()
+        return real.get_frozen_credentials() if real is not None else None
+
+
+def _wants_deferral(service_name: Any, kwargs: dict) -> bool:
+    from ._hooks import ACTIVE  # late: _hooks imports this module
+
+    return bool(ACTIVE) and service_name == _CHIME and kwargs.get("aws_access_key_id") is None
+
+
+_original_create_client = Session.create_client
+_original_get_credentials = Session.get_credentials
+
+
+def _create_client(self: Session, service_name: Any = None, *args: Any, **kwargs: Any) -> Any:
+    if not _wants_deferral(service_name, kwargs):
+        return _original_create_client(self, service_name, *args, **kwargs)
+    token = _creating_chime.set(True)
+    try:
+        return _original_create_client(self, service_name, *args, **kwargs)
+    finally:
+        _creating_chime.reset(token)
+
+
+def _get_credentials(self: Session) -> Any:
+    if _creating_chime.get() and getattr(self, "_credentials", None) is None:
+        _creating_chime.set(False)   # only the client's own lookup is deferred
+        return DeferredCredentials(lambda: _original_get_credentials(self))
+    return _original_get_credentials(self)
+
+
+def install() -> None:
+    """Wrap ``Session.create_client``/``get_credentials`` once (pass-through
+    unless a mock is active and a Chime client is being created)."""
+    if Session.create_client is not _create_client:
+        Session.create_client = _create_client
+        Session.get_credentials = _get_credentials
