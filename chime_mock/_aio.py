@@ -25,8 +25,9 @@ import contextvars
 import importlib.abc
 import importlib.machinery
 import sys
-import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
+
+from ._locks import ForkSafeLock
 
 #: The oldest aiobotocore this module was verified against (the oldest that
 #: installs beside botocore 1.35.0, chime_mock's floor).
@@ -34,7 +35,7 @@ MIN_VERSION = (2, 14, 0)
 MARK = "x-chime-mock-client"
 AIO = "aiobotocore"
 
-_lock = threading.Lock()
+_lock = ForkSafeLock(reentrant=False)
 _response_class: Optional[type] = None
 _patched = False
 _creating_chime = contextvars.ContextVar("chime_mock_creating_aio_chime_client", default=False)
@@ -70,7 +71,7 @@ class AsyncRawBody:
         yield self._body
 
 
-def _version() -> tuple:
+def _version() -> Tuple[int, ...]:
     import aiobotocore
 
     parts = []
@@ -175,7 +176,7 @@ def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool])
                 self._resolved = True
             return self._real
 
-        async def get_frozen_credentials(self) -> Any:  # type: ignore[override]
+        async def get_frozen_credentials(self) -> Any:
             real = await self._aio_credentials()
             return await real.get_frozen_credentials() if real is not None else None
 

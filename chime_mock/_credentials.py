@@ -15,17 +15,18 @@ sessions, the environment and the config files are untouched.
 from __future__ import annotations
 
 import contextvars
-import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
 from botocore.credentials import Credentials
 from botocore.session import Session
+
+from ._locks import ForkSafeLock
 
 _CHIME = "chime-sdk-meetings"
 _creating_chime = contextvars.ContextVar("chime_mock_creating_chime_client", default=False)
 
 
-class DeferredCredentials(Credentials):
+class DeferredCredentials(Credentials):  # type: ignore[misc]
     """The session's credentials, resolved at first use rather than at client creation."""
 
     method = "chime-mock-deferred"
@@ -34,7 +35,7 @@ class DeferredCredentials(Credentials):
         self._resolve = resolve
         self._real: Optional[Credentials] = None
         self._resolved = False
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock(reentrant=False)
 
     def _credentials(self) -> Optional[Credentials]:
         if not self._resolved:
@@ -58,7 +59,7 @@ class DeferredCredentials(Credentials):
         return real.get_frozen_credentials() if real is not None else None
 
 
-def _wants_deferral(service_name: Any, kwargs: dict) -> bool:
+def _wants_deferral(service_name: Any, kwargs: Dict[str, Any]) -> bool:
     from ._hooks import ACTIVE  # late: _hooks imports this module
 
     return bool(ACTIVE) and service_name == _CHIME and kwargs.get("aws_access_key_id") is None

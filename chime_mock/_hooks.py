@@ -138,7 +138,7 @@ def strip_base_path(url: str, operation: str) -> str:
     percent-encoded, so the operation's path has a fixed number of segments:
     it is the URL path's last that many segments (plus an optional trailing
     slash), and what comes before is the base path."""
-    from .core import protocol
+    from .service import protocol
 
     op = protocol().operations.get(operation)
     start = url.find("://")

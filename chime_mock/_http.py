@@ -17,13 +17,13 @@ chime_mock and every other URL goes where it went before.
 from __future__ import annotations
 
 import re
-import threading
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from requests import Session
 from requests.adapters import HTTPAdapter
 
 from ._hooks import as_bytes
+from ._locks import ForkSafeLock
 from .endpoints import is_chime_url
 
 # Only Chime URLs reach ChimeAdapter (``_get_adapter`` decides), so the
@@ -44,7 +44,7 @@ _original_get_adapter = Session.get_adapter
 _ADAPTER = ChimeAdapter()
 
 
-def _get_adapter(self: Session, url: str) -> HTTPAdapter:
+def _get_adapter(self: Session, url: str) -> Any:
     if is_chime_url(url):
         return _ADAPTER
     return _original_get_adapter(self, url)
@@ -59,15 +59,15 @@ class RequestsInterceptor:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock(reentrant=False)
         self._rmock: Optional[Any] = None
 
     def _build(self, current: Callable[[], Any]) -> Any:
         import responses
 
-        routes: list = []
+        routes: List[Any] = []
 
-        def callback(request: Any) -> Tuple[int, dict, bytes]:
+        def callback(request: Any) -> Tuple[int, Dict[str, str], bytes]:
             mock = current()
             if mock is None:  # pragma: no cover - stopped concurrently
                 raise ConnectionError("chime_mock is not active")
@@ -88,7 +88,7 @@ class RequestsInterceptor:
                                        target=f"{__name__}.ChimeAdapter.send")
         for method in _METHODS:
             routes.append(rmock.add_callback(method, _ANY_URL, callback=callback))
-        ChimeAdapter.send = rmock.unbound_on_send()
+        setattr(ChimeAdapter, "send", rmock.unbound_on_send())
         return rmock
 
     def start(self, current: Callable[[], Any]) -> None:
@@ -97,12 +97,12 @@ class RequestsInterceptor:
             if self._rmock is None:
                 self._rmock = self._build(current)
             self._rmock.calls.reset()
-            Session.get_adapter = _get_adapter
+            setattr(Session, "get_adapter", _get_adapter)
 
     def stop(self) -> None:
         with self._lock:
             if Session.get_adapter is _get_adapter:
-                Session.get_adapter = _original_get_adapter
+                setattr(Session, "get_adapter", _original_get_adapter)
 
 
 INTERCEPTOR = RequestsInterceptor()

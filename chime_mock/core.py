@@ -24,7 +24,7 @@ import functools
 import inspect
 import logging
 import unittest
-from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, List, Mapping,
+from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, Mapping,
                     Optional, TypeVar, Union, cast, overload)
 
 from . import _hooks

@@ -126,7 +126,7 @@ def region_from_host(host: str) -> Optional[str]:
     match = _get().host_regex.fullmatch(host)
     if match is None:
         return None
-    return match.group(match.lastindex)
+    return match.group(match.lastindex or 0)
 
 
 def host_of(url: str) -> str:

@@ -35,7 +35,8 @@ from .backend import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, C
 from .controls import Call, Fault, Faults, Journal, UserCallbackError, operation_name
 from .errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
 from .ids import IdGenerator
-from .protocol import Protocol, RouteNotFound, WireResponse, region_from_auth, region_from_host
+from .endpoints import region_from_host
+from .protocol import Protocol, RouteNotFound, WireResponse, region_from_auth
 from .validation import raise_for
 
 log = logging.getLogger("chime_mock")
