@@ -40,6 +40,7 @@ from .protocol import Protocol, RouteNotFound, WireResponse, region_from_auth
 from .validation import raise_for
 
 log = logging.getLogger("chime_mock")
+log.addHandler(logging.NullHandler())   # silent unless the application configures logging
 
 _PROTOCOL: Optional[Protocol] = None
 _PROTOCOL_LOCK = ForkSafeLock()
