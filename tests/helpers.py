@@ -30,7 +30,7 @@ def output_problems(operation: str, response: dict) -> list:
 
 def _known_exception(problem: str) -> bool:
     """The one place the model and the real service disagree, on purpose
-    (service-facts.md D9): a meeting created without TenantIds comes back with
+    (docs/behaviour.md#d9): a meeting created without TenantIds comes back with
     ``TenantIds: []``, although TenantIdList has ``min: 1``.  Callers written
     against AWS index it, so the mock returns it as AWS does."""
     return "TenantIds" in problem and ("min length: 1" in problem or "shorter than 1" in problem)

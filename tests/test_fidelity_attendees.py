@@ -2,8 +2,8 @@
 CreateMeetingWithAttendees' attendee part, GetAttendee, DeleteAttendee),
 called through real boto3 clients.
 
-``Dn`` = project decision of /work/shared/service-facts.md Part A; ``§x.y`` =
-section of its Part B, with the evidence tag given there.
+``Dn`` = decision n of docs/behaviour.md (anchor ``#dn``); ``§x.y`` = an
+evidence section, located by the table at the end of docs/behaviour.md, with its evidence tag.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 UpdateAttendeeCapabilities, BatchUpdateAttendeeCapabilitiesExcept / D13),
 called through real boto3 clients.
 
-``Dn`` = project decision of /work/shared/service-facts.md Part A; ``§x.y`` =
-section of its Part B. The rules quoted come from the botocore model's docs on
+``Dn`` = decision n of docs/behaviour.md (anchor ``#dn``); ``§x.y`` = an
+evidence section, located by the table at the end of docs/behaviour.md. The rules quoted come from the botocore model's docs on
 AttendeeCapabilities, VideoFeatures, ContentFeatures and the two update
 operations [model].
 """

@@ -2,9 +2,9 @@
 GetMeeting, DeleteMeeting), called through real boto3 clients.
 
 Every test names the AWS behaviour it assumes and where that comes from:
-``Dn`` is a project decision of /work/shared/service-facts.md Part A, ``§x.y``
-a section of its Part B (with the evidence tag given there: [model], [doc],
-[obs], [inferred], [unknown]).
+``Dn`` is decision n of docs/behaviour.md (anchor ``#dn``), ``§x.y`` an evidence
+section, located by the table at the end of docs/behaviour.md (with its evidence
+tag: [model], [doc], [obs], [inferred], [unknown]).
 """
 from __future__ import annotations
 
@@ -197,7 +197,7 @@ def test_notifications_configuration_never_returned(client, chime_meetings):
 
 
 def test_whole_responses_survive_json_dumps(client, chime_meetings):
-    """client-usage.md: backends hand the raw response (ResponseMetadata included) to
+    """How real backends use it (docs/behaviour.md#d9): backends hand the raw response (ResponseMetadata included) to
     json.dumps; every member must be JSON-native and round-trip unchanged."""
     m = client.create_meeting(ClientRequestToken="tok-1", MediaRegion="us-east-1", ExternalMeetingId="m1",
                               MeetingFeatures={"Attendee": {"MaxCount": 5}})
@@ -643,7 +643,7 @@ def test_unknown_meeting_not_found_message(client, chime_meetings):
 
 
 def test_not_found_is_catchable_the_ways_users_catch_it(client, chime_meetings):
-    """client-usage.md error handling 1 and 2: Error.Code 'NotFoundException' and the
+    """The two ways real backends catch it (docs/behaviour.md#error-envelope): Error.Code 'NotFoundException' and the
     modeled client.exceptions.NotFoundException class (not ResourceNotFoundException)."""
     with pytest.raises(client.exceptions.NotFoundException) as ei:
         client.get_meeting(MeetingId=str(uuid.uuid4()))

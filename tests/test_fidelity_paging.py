@@ -2,8 +2,8 @@
 the hand-written NextToken loop real backends use (boto3 ships no paginator
 for this service, §3 [local]).
 
-``Dn`` = project decision of /work/shared/service-facts.md Part A; ``§x.y`` =
-section of its Part B.
+``Dn`` = decision n of docs/behaviour.md (anchor ``#dn``); ``§x.y`` = an
+evidence section, located by the table at the end of docs/behaviour.md.
 """
 from __future__ import annotations
 

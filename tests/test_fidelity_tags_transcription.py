@@ -1,8 +1,8 @@
 """Fidelity tests: tagging (TagResource / UntagResource / ListTagsForResource on
 the meeting ARN) and meeting transcription (D12), through real boto3 clients.
 
-``Dn`` = project decision of /work/shared/service-facts.md Part A; ``§x.y`` =
-section of its Part B.
+``Dn`` = decision n of docs/behaviour.md (anchor ``#dn``); ``§x.y`` = an
+evidence section, located by the table at the end of docs/behaviour.md.
 """
 from __future__ import annotations
 

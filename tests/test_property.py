@@ -68,7 +68,7 @@ SUCCESS_STATUS = {op: int(MODEL.operation_model(op).http.get("responseCode", 200
 READ_ONLY = {op for op in OPERATIONS if op.startswith(("Get", "List"))}
 
 # Deliberate departures from "only the operation's modeled errors", each ordered
-# by a binding decision of service-facts.md.  D14: an unknown PrimaryMeetingId
+# by a decision of docs/behaviour.md.  D14: an unknown PrimaryMeetingId
 # is NotFound, although CreateMeeting / CreateMeetingWithAttendees do not model
 # NotFoundException (boto3 still raises the service-wide class).  Allowed only
 # when the request names a PrimaryMeetingId.  Reported to the team.
@@ -80,7 +80,7 @@ ALLOWED_UNMODELED = {
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 CONTROL_REGIONS = ["us-east-1"] * 8 + ["eu-central-1", "us-gov-west-1"]
 
-# Documented MediaRegion values (service-facts.md section 3) and a few that are not.
+# Documented MediaRegion values (docs/behaviour.md#control-region-and-media-region) and a few that are not.
 MEDIA_REGIONS = [
     "af-south-1", "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1",
     "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-south-1",
@@ -382,8 +382,8 @@ REQUESTS = {
 # -- state snapshots ---------------------------------------------------------------------
 
 
-# The documented ExternalUserId / ExternalMeetingId pattern (service-facts.md
-# section 3).  The service is Java: ``\s`` there is ASCII whitespace only
+# The documented ExternalUserId / ExternalMeetingId pattern
+# (docs/behaviour.md#d10).  The service is Java: ``\s`` there is ASCII whitespace only
 # ([ \t\n\x0B\f\r]), hence re.ASCII (as validation.py does for model patterns).
 DOC_EXTERNAL_ID = re.compile(r"[-_&@+=,(){}\[\]\/\u00ab\u00bb.:|'\"#a-zA-Z0-9\u00c0-\u00ff\s]*", re.ASCII)
 

@@ -2,8 +2,8 @@
 
 A hypothesis ``RuleBasedStateMachine`` drives a real boto3 client (retries
 off) against a seeded mock, and keeps its own small reference model of the
-service written from service-facts.md (Part A decisions D1-D15, section 4.5
-capability rules): meetings (with their ClientRequestToken, MeetingFeatures,
+service written from docs/behaviour.md (decisions D1-D15 and the capability
+rules): meetings (with their ClientRequestToken, MeetingFeatures,
 primary/replicas), attendees by ExternalUserId in creation order with their
 capabilities and join tokens, tags, and the transcription configuration.
 
@@ -155,7 +155,7 @@ class RefMeeting:
                 return attendee
         return None
 
-    # capability rules, service-facts.md section 4.5
+    # capability rules, docs/behaviour.md#capabilities
     def default_caps(self) -> Dict[str, str]:
         video_off, content_off = self.resolution("Video") == "None", self.resolution("Content") == "None"
         if video_off and content_off:
