@@ -1,4 +1,4 @@
-"""Identifier and token generation (service-facts.md D8), optionally seeded."""
+"""Identifier and token generation (docs/behaviour.md#d8), optionally seeded."""
 from __future__ import annotations
 
 import base64

@@ -68,7 +68,7 @@ def is_media_region(media_region: str, control_region: str) -> bool:
 
 
 def media_placement(meeting_id: str, media_region: str, control_region: str, audio_host: str, cluster: str) -> Dict[str, str]:
-    """Every MediaPlacement URL in its observed format (service-facts 2.5)."""
+    """Every MediaPlacement URL in its observed format (docs/behaviour.md#mediaplacement-urls)."""
     rc = short_code(media_region)
     base = f"{cluster}.{rc}.app.chime.aws"
     screen = f"wss://bitpw.{base}:443/v2/screen/{meeting_id}"
