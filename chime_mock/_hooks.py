@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextvars
 import gc
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple, cast
 
 import botocore
 from botocore import handlers as _botocore_handlers
@@ -31,11 +33,12 @@ from botocore.awsrequest import AWSResponse
 from botocore.client import BaseClient
 from botocore.credentials import ContainerProvider, InstanceMetadataProvider
 from botocore.endpoint import Endpoint
+from botocore.utils import IMDSRegionProvider
 from botocore.session import Session
 
 from . import _aio, _credentials
 from ._locks import ForkSafeLock
-from .endpoints import host_of, is_chime_url, region_from_host
+from .endpoints import is_chime_url
 from .errors import ChimeMockError
 from .protocol import header_text
 
@@ -52,9 +55,17 @@ _SEND_PREFIX = f"before-send.{SERVICE_ID}."
 #: front door is intercepted" are one state.
 ACTIVE: List["ChimeMeetingsMock"] = []
 _stack_lock = ForkSafeLock()
-#: The activations started in this context (thread or task), innermost last.
-_CONTEXT: "contextvars.ContextVar[Tuple[ChimeMeetingsMock, ...]]" = contextvars.ContextVar(
+#: The activations started in this context (thread or task), innermost last,
+#: as (handle, generation, owner): an entry is live only while that handle is
+#: still in the same activation.  A task or thread that inherited a copy of
+#: the context and outlives the activation holds a stale entry, and its calls
+#: are refused rather than answered by a later test's mock.  (The owner, the
+#: thread and task that started it, merely drops an entry that another thread
+#: stopped.)
+_Entry = Tuple["ChimeMeetingsMock", int, Tuple[int, int]]
+_CONTEXT: "contextvars.ContextVar[Tuple[_Entry, ...]]" = contextvars.ContextVar(
     "chime_mock_activations", default=())
+_interceptor: Any = None
 
 
 class RawBody:
@@ -85,12 +96,20 @@ def as_bytes(body: Any) -> bytes:
         if hasattr(body, "seek"):
             body.seek(0)
         return data if isinstance(data, bytes) else str(data).encode("utf-8")
-    return bytes(body)
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    # A streamed body (generator or iterable of chunks).
+    return b"".join(chunk if isinstance(chunk, bytes) else str(chunk).encode("utf-8") for chunk in body)
 
 
 def choose_signer(**_: Any) -> Optional[object]:
-    """While a mock is active Chime requests go unsigned: no credentials needed."""
-    return botocore.UNSIGNED if ACTIVE else None
+    """While a mock is active Chime requests go unsigned: no credentials needed.
+    (Work that outlived its mock is refused here, before any signing.)"""
+    if ACTIVE:
+        return cast(object, botocore.UNSIGNED)
+    if _CONTEXT.get() and _stale_here():
+        _refuse_stale()
+    return None
 
 
 def before_sign(request: Any, region_name: Optional[str] = None, request_signer: Any = None,
@@ -111,6 +130,8 @@ def before_sign(request: Any, region_name: Optional[str] = None, request_signer:
 def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSResponse]:
     """Answer a Chime request from the mock active for this caller."""
     if not ACTIVE:
+        if _CONTEXT.get() and _stale_here():
+            _refuse_stale()
         return None
     mock = current()
     if mock is None:  # pragma: no cover - stopped between the two reads
@@ -121,8 +142,8 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
     region = header_text(request.headers, REGION_HINT)
     if region is not None:
         del request.headers[REGION_HINT]
-    if operation and region_from_host(host_of(url)) is None:
-        url = strip_base_path(url, operation)   # a custom endpoint_url with a path
+    if operation:
+        url = strip_base_path(url, operation)   # an endpoint_url with a path
     wire = mock.dispatch(request.method, url, request.headers, as_bytes(request.body),
                          operation=operation or None, region=region)
     if is_aio:
@@ -180,6 +201,15 @@ def _no_network_credentials(self: Any) -> None:
     return None
 
 
+# ``defaults_mode="auto"`` asks EC2 instance metadata for the region when a
+# client is created; while a mock is active that lookup is skipped too.
+_original_imds_region = IMDSRegionProvider.provide
+
+
+def _no_imds_region(self: Any) -> None:
+    return None
+
+
 def _guarded_send(self: Endpoint, request: Any) -> Any:
     """While a mock is active, a Chime request that somehow skipped the
     before-send handler is answered here rather than sent to AWS."""
@@ -217,21 +247,22 @@ def _install() -> None:
 
 
 def push(mock: "ChimeMeetingsMock") -> None:
-    from ._http import INTERCEPTOR
-
+    global _interceptor
     with _stack_lock:
         if not ACTIVE:
             _install()
+            if _interceptor is None:
+                from ._http import INTERCEPTOR
+                _interceptor = INTERCEPTOR
             Endpoint._send = _guarded_send
             for cls in _NETWORK_PROVIDERS:
                 cls.load = _no_network_credentials
-            INTERCEPTOR.start(current)
+            IMDSRegionProvider.provide = _no_imds_region
+            _interceptor.start(current)
         ACTIVE.append(mock)
 
 
 def pop(mock: "ChimeMeetingsMock") -> None:
-    from ._http import INTERCEPTOR
-
     with _stack_lock:
         # Remove the latest activation of this mock (stops need not be LIFO).
         for index in range(len(ACTIVE) - 1, -1, -1):
@@ -239,7 +270,9 @@ def pop(mock: "ChimeMeetingsMock") -> None:
                 del ACTIVE[index]
                 break
         if not ACTIVE:
-            INTERCEPTOR.stop()
+            _interceptor.stop()
+            if IMDSRegionProvider.provide is _no_imds_region:
+                IMDSRegionProvider.provide = _original_imds_region
             if Endpoint._send is _guarded_send:
                 Endpoint._send = _original_send
             for cls, load in _original_loads.items():
@@ -247,26 +280,61 @@ def pop(mock: "ChimeMeetingsMock") -> None:
                     cls.load = load
 
 
+def _owner() -> Tuple[int, int]:
+    """This thread and asyncio task (0 outside a task)."""
+    task = None
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running event loop in this thread
+            task = None
+    return threading.get_ident(), id(task) if task is not None else 0
+
+
 def enter_context(mock: "ChimeMeetingsMock") -> None:
-    _CONTEXT.set(_CONTEXT.get() + (mock,))
+    _CONTEXT.set(_CONTEXT.get() + ((mock, mock.generation, _owner()),))
 
 
 def leave_context(mock: "ChimeMeetingsMock") -> None:
     """Forget the latest entry of ``mock`` in this context (if it was started
-    here; a stop from another context leaves a stale entry that is skipped)."""
+    here; a stop from another context leaves a stale entry behind)."""
     stack = _CONTEXT.get()
     for index in range(len(stack) - 1, -1, -1):
-        if stack[index] is mock:
+        if stack[index][0] is mock:
             _CONTEXT.set(stack[:index] + stack[index + 1:])
             return
 
 
-def context_handle() -> Optional["ChimeMeetingsMock"]:
-    """The innermost mock active in this context, or None."""
-    for mock in reversed(_CONTEXT.get()):
-        if mock.active:
+def context_handle(joinable: bool = False) -> Optional["ChimeMeetingsMock"]:
+    """The innermost mock active in this context (with ``joinable``, the
+    innermost one another activation may join), or None."""
+    for mock, generation, _ in reversed(_CONTEXT.get()):
+        if mock.active and mock.generation == generation and (mock.joinable or not joinable):
             return mock
     return None
+
+
+def _stale_here() -> bool:
+    """True when this context holds activations that have ended, inherited
+    from the thread or task that started them; the starter's own stale
+    entries (stopped from elsewhere) are dropped instead."""
+    stack = _CONTEXT.get()
+    if not stack:
+        return False
+    owner = _owner()
+    live = tuple(entry for entry in stack if entry[2] != owner
+                 or (entry[0].active and entry[0].generation == entry[1]))
+    if len(live) < len(stack):
+        _CONTEXT.set(live)
+    return any(not (mock.active and mock.generation == generation) for mock, generation, _ in live)
+
+
+def _refuse_stale() -> None:
+    raise ChimeMockError(
+        "this thread or task was started inside a chime_mock activation that has ended, so its "
+        "Chime calls are refused (not sent to AWS, nor answered by another test's mock); finish "
+        "background work before the mock stops")
 
 
 def current() -> Optional["ChimeMeetingsMock"]:
@@ -275,6 +343,8 @@ def current() -> Optional["ChimeMeetingsMock"]:
     mock = context_handle()
     if mock is not None:
         return mock
+    if _CONTEXT.get() and _stale_here():
+        _refuse_stale()
     active = list(ACTIVE)
     if not active:
         return None

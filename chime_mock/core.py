@@ -33,7 +33,7 @@ from .backend import DEFAULT_ACCOUNT, Quotas
 from .controls import Faults, Journal
 from .errors import ChimeMockError
 from .ids import IdGenerator
-from .protocol import WireResponse, header_text
+from .protocol import WireResponse
 from .service import ChimeService, protocol
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,7 +65,11 @@ def _seeds(fn: "Callable[Concatenate[ChimeService, P], R]") -> "Callable[Concate
     name = fn.__name__
 
     def method(self: "ChimeMeetingsMock", *args: Any, **kwargs: Any) -> Any:
-        return getattr(self._service_to_change(), name)(*args, **kwargs)
+        service = self._service_to_change()
+        result = getattr(service, name)(*args, **kwargs)
+        if not self.active:
+            self._prepared = name != "reset"
+        return result
     return cast("Callable[Concatenate[ChimeMeetingsMock, P], R]", functools.wraps(fn)(method))
 
 
@@ -97,13 +101,15 @@ class ChimeMeetingsMock:
         if as_kwarg is not None and not (isinstance(as_kwarg, str) and as_kwarg.isidentifier()):
             raise ValueError(f"as_kwarg must be a parameter name, got {as_kwarg!r}")
         self.as_kwarg = as_kwarg
+        #: The configuration given explicitly (a handle with any cannot silently join another).
+        self._given: Dict[str, Any] = {name: value for name, value, default in (
+            ("account_id", account_id, DEFAULT_ACCOUNT), ("default_region", default_region, None),
+            ("seed", seed, None), ("quotas", quotas, None), ("auto_end", auto_end, False),
+            ("clock", clock, None)) if value != default}
         if service is not None:
             if not isinstance(service, ChimeService):
                 raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
-            given = [name for name, value, default in (
-                ("account_id", account_id, DEFAULT_ACCOUNT), ("default_region", default_region, None),
-                ("seed", seed, None), ("quotas", quotas, None), ("auto_end", auto_end, False),
-                ("clock", clock, None)) if value != default]
+            given = list(self._given)
             if given:
                 raise TypeError(f"give either service= or configuration ({', '.join(given)}), not both: "
                                 f"the service carries its own configuration")
@@ -118,6 +124,12 @@ class ChimeMeetingsMock:
         self._depth = 0
         self._lock = ForkSafeLock()
         self._reset_pending = False
+        self._prepared = False       # state or faults set up while inactive, for the next activation
+        #: Counts activations; a context's record of an activation is live only in the same one.
+        self.generation = 0
+        #: False for a generator's activation: a mock started while one is
+        #: suspended runs separately rather than joining it.
+        self.joinable = True
 
     # -- configuration and state, passed through to the service ----------------------
     @property
@@ -199,14 +211,17 @@ class ChimeMeetingsMock:
             raise TypeError(f"reset must be True, False or None, got {reset!r}")
         with self._lock:
             if self._depth == 0:
-                outer = None if (self.separate or self._shared) else _hooks.context_handle()
+                outer = None if (self.separate or self._shared) else _hooks.context_handle(joinable=True)
                 if outer is not None and outer is not self:
+                    self._check_can_join(outer)
                     self.service = outer.service          # join: same state, same journal
                 else:
                     self.service = self._own
                     if not self._shared and (reset or (reset is None and self._reset_pending)):
                         self._own.reset()
                 self._reset_pending = False
+                self._prepared = False
+                self.generation += 1
                 protocol()
                 _hooks.push(self)
                 if log.isEnabledFor(logging.INFO):
@@ -215,6 +230,26 @@ class ChimeMeetingsMock:
             self._depth += 1
             _hooks.enter_context(self)
         return self
+
+    def _check_can_join(self, outer: "ChimeMeetingsMock") -> None:
+        """Joining drops this handle's own configuration and prepared state:
+        refuse rather than lose them silently."""
+        target = outer.service
+        differs = [name for name, value in self._given.items()
+                   if (target.default_region if name == "default_region" else
+                       target.quotas if name == "quotas" else
+                       target.config()[name]) != (Quotas() if value is None else
+                                                  _quotas_value(value) if name == "quotas" else value)]
+        if differs:
+            raise ValueError(
+                f"this mock's configuration ({', '.join(differs)}) differs from the mock already active here, which it "
+                f"would join (same state, same journal); pass separate=True to run it as a separate "
+                f"service, or leave those arguments out to join")
+        if self._prepared:
+            raise ValueError(
+                "this mock has state or faults set up for its next activation, but another mock is "
+                "active here, which it would join; pass separate=True to run it with that state, or "
+                "set it up on the active mock")
 
     def stop(self) -> None:
         """Deactivate.  The state stays readable until the next activation."""
@@ -243,21 +278,22 @@ class ChimeMeetingsMock:
     def dispatch(self, method: str, url: str, headers: Mapping[str, Any], body: bytes,
                  operation: Optional[str] = None, region: Optional[str] = None) -> WireResponse:
         """Answer one raw HTTP request from an in-process front door."""
-        if region is None:
-            region = header_text(headers, _hooks.REGION_HINT)
         return self.service.handle(method, url, headers, body, operation=operation, region=region)
 
     # -- decorating ----------------------------------------------------------------
-    def _run_activation(self) -> "ChimeMeetingsMock":
+    def _run_activation(self, joinable: bool = True) -> "ChimeMeetingsMock":
         """The activation for one run of a decorated callable: this handle if it
         is free, else a new one configured alike (concurrent runs never share
         an activation; a run inside an active mock joins it either way)."""
         with self._lock:
             if self._depth == 0:
+                self.joinable = joinable
                 return self.start()
         twin = ChimeMeetingsMock(service=self._own, separate=self.separate) if self._shared \
             else ChimeMeetingsMock(separate=self.separate, **self._own.config())
+        twin._given = self._given
         twin.as_kwarg = self.as_kwarg
+        twin.joinable = joinable
         return twin.start()
 
     @overload
@@ -291,7 +327,7 @@ class ChimeMeetingsMock:
         wrapper: Callable[..., Any]
         if inspect.isasyncgenfunction(target):
             async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-                activation = handle._run_activation()
+                activation = handle._run_activation(joinable=False)
                 try:
                     agen = target(*args, **bind(kwargs, activation))
                     try:
@@ -328,7 +364,7 @@ class ChimeMeetingsMock:
         elif inspect.isgeneratorfunction(target):
             def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
                 # Active from the first next() until the generator finishes or is closed.
-                activation = handle._run_activation()
+                activation = handle._run_activation(joinable=False)
                 try:
                     return (yield from target(*args, **bind(kwargs, activation)))
                 finally:
@@ -368,10 +404,15 @@ class ChimeMeetingsMock:
         elif callable(getattr(cls, "setup_method", None)):
             # pytest-style class: the activation spans setup_method, the test and teardown_method.
             self._wrap_setup_teardown(cls)
-        # Every test method (inherited, static and class methods too) also runs
-        # inside an activation; where one is already active it joins it.
+        # Under pytest, the plugin activates this handle for the whole of each
+        # test of the class and its subclasses: every fixture (autouse fixture
+        # methods included), setup and teardown.  (Read through the MRO.)
+        setattr(cls, "_chime_mock_handle", self)
+        # Every test method (inherited, static and class methods too) and the
+        # class-level set-up also run inside an activation, for runners other
+        # than pytest; where one is already active they join it.
         for name in dir(cls):
-            if not name.startswith("test"):
+            if not (name.startswith("test") or name in _CLASS_HOOKS):
                 continue
             raw = inspect.getattr_static(cls, name)
             func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
@@ -379,6 +420,10 @@ class ChimeMeetingsMock:
                 wrapped = self._decorate(raw, None)
                 setattr(_function_of(wrapped), "_chime_mock_wrapped", True)
                 setattr(cls, name, wrapped)
+        # Nested test classes, which pytest collects too.
+        for name, value in list(vars(cls).items()):
+            if inspect.isclass(value) and name.startswith("Test") and "_chime_mock_handle" not in vars(value):
+                self._decorate_class(value)
         return cls
 
     def _wrap_setup_teardown(self, cls: type) -> None:
@@ -409,6 +454,10 @@ class ChimeMeetingsMock:
             functools.update_wrapper(teardown_method, _function_of(teardown))
         cls.setup_method = setup_method  # type: ignore[attr-defined]
         cls.teardown_method = teardown_method  # type: ignore[attr-defined]
+
+
+# Class-level set-up and tear-down that unittest and pytest call on the class.
+_CLASS_HOOKS = ("setUpClass", "tearDownClass", "setup_class", "teardown_class")
 
 
 def _function_of(attr: Any) -> Any:
@@ -476,3 +525,7 @@ def active_mock() -> ChimeMeetingsMock:
 
 
 __all__ = ["ChimeMeetingsMock", "mock_chime_meetings", "current", "active_mock"]
+
+
+def _quotas_value(value: Any) -> Any:
+    return Quotas.aws_defaults() if value == "aws" else value

@@ -79,7 +79,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.fixture
 def chime_meetings(request: pytest.FixtureRequest) -> Iterator["ChimeMeetingsMock"]:
     """An active ``ChimeMeetingsMock`` with empty state, stopped after the test.
-    Options come from the test's ``chime_meetings`` marker."""
+    Options come from the test's ``chime_meetings`` marker; with the marker (or
+    a decorated class) it is the activation that already spans the test."""
     from .core import ChimeMeetingsMock
 
     options = _marker_options(request.node) if isinstance(request.node, pytest.Item) else {}
@@ -87,13 +88,31 @@ def chime_meetings(request: pytest.FixtureRequest) -> Iterator["ChimeMeetingsMoc
         yield mock
 
 
-@pytest.fixture(autouse=True)
-def _chime_meetings_marker(request: pytest.FixtureRequest) -> None:
-    """The marker alone activates the mock, for the whole test (setup and
-    teardown of its function-scoped fixtures included)."""
-    node = request.node
-    if isinstance(node, pytest.Item) and node.get_closest_marker(MARKER) is not None:
-        request.getfixturevalue("chime_meetings")
+# The marker, and @mock_chime_meetings on a test class, activate the mock for
+# the whole of each test: from before its first fixture is set up until after
+# its last fixture is torn down, so fixtures of any order (and autouse fixture
+# methods of the class) run mocked.
+_ACTIVATION = "_chime_mock_activation"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    handle = getattr(getattr(item, "cls", None), "_chime_mock_handle", None)
+    if handle is not None:
+        setattr(item, _ACTIVATION, handle._run_activation())
+    elif item.get_closest_marker(MARKER) is not None:
+        from .core import ChimeMeetingsMock
+
+        setattr(item, _ACTIVATION, ChimeMeetingsMock(**_marker_options(item)).start())
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: Any) -> Iterator[None]:
+    yield
+    activation = item.__dict__.pop(_ACTIVATION, None)
+    if activation is not None:
+        activation.stop()
 
 
 __all__ = ["chime_meetings", "MARKER"]

@@ -239,7 +239,11 @@ class ChimeService:
         call = Call(op.name, {}, region, account, request_id)
         try:
             try:
-                params = op.parse(path, query, headers, body)
+                try:
+                    params = op.parse(path, query, headers, body)
+                except RouteNotFound:   # the front door named the operation, the path does not fit it
+                    raise ServiceError(f"No operation of chime-sdk-meetings matches {method} {path}",
+                                       shape="NotFoundException") from None
                 call.params = params
                 handler = self.backend.handler(op.name)
                 if handler is None:

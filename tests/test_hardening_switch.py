@@ -435,3 +435,156 @@ def test_unknown_operation_names_in_the_journal_are_refused(chime_meetings, typo
         chime_meetings.journal.calls(typo)
     with pytest.raises(ValueError, match=f"did you mean '{suggestion}'"):
         chime_meetings.inject("NotFoundException", typo)
+
+
+# == found by an adversarial review of the entry points ====================================
+def test_defaults_mode_auto_makes_no_metadata_lookup_under_the_mock(monkeypatch):
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+    with mock_chime_meetings():
+        client = boto3.client("chime-sdk-meetings", region_name="us-east-1",
+                              config=Config(defaults_mode="auto", retries={"max_attempts": 0}))
+        assert new_meeting(client)["MeetingId"]
+    # the root conftest fails this test if 169.254.169.254 was contacted
+
+
+@mock_chime_meetings
+class TestDecoratedClassCoversItsFixtures:
+    @pytest.fixture(autouse=True)
+    def seeded(self):
+        self.meeting = new_meeting(chime())          # an autouse fixture method: mocked too
+        yield
+        chime().delete_meeting(MeetingId=self.meeting["MeetingId"])
+
+    def test_fixture_ran_inside_the_same_activation(self):
+        assert chime().get_meeting(MeetingId=self.meeting["MeetingId"])["Meeting"] == self.meeting
+
+    class TestNested:
+        def test_nested_class_is_mocked(self):
+            assert chime_mock.active_mock() and new_meeting(chime())
+
+
+class TestSubclassOfADecoratedClass(TestDecoratedClassCoversItsFixtures):
+    def test_method_added_by_the_subclass(self):
+        assert chime_mock.active_mock().meeting(self.meeting["MeetingId"]) is not None
+
+
+@mock_chime_meetings
+class ClassLevelSetupIsMocked(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.class_meeting_id = new_meeting(chime(), token="tok-class")["MeetingId"]
+
+    def test_class_setup_ran_mocked(self):
+        assert self.class_meeting_id                            # answered by the mock, not AWS
+
+
+@pytest.fixture
+def meeting_made_first():
+    return new_meeting(chime(), token="tok-first")
+
+
+@pytest.mark.chime_meetings
+def test_marker_covers_fixtures_set_up_before_chime_meetings(meeting_made_first, chime_meetings):
+    assert chime_meetings.meeting(meeting_made_first["MeetingId"]) is not None
+
+
+def test_endpoint_url_with_a_path_on_a_real_chime_host(chime_meetings):
+    for url in ("https://meetings-chime.us-east-1.amazonaws.com/prefix",
+                "https://meetings-chime-fips.us-east-1.api.aws/x/"):
+        client = boto3.client("chime-sdk-meetings", region_name="us-east-1", endpoint_url=url, config=NO_RETRY)
+        meeting = new_meeting(client, token="tok-" + url[-2:].strip("/"))
+        assert client.get_meeting(MeetingId=meeting["MeetingId"])["Meeting"] == meeting
+
+
+def test_a_path_that_does_not_fit_the_named_operation_is_a_404(chime_meetings):
+    wire = chime_meetings.service.handle("GET", f"{CHIME_URL}/elsewhere/x", {}, b"", operation="GetMeeting")
+    assert wire.status == 404 and b'"Code":"NotFound"' in wire.body
+
+
+def test_requests_streamed_body_is_answered(chime_meetings):
+    body = (chunk for chunk in [b'{"ClientRequestToken":"tok-stream",', b'"MediaRegion":"us-east-1",',
+                                b'"ExternalMeetingId":"streamed"}'])
+    answer = requests.post(f"{CHIME_URL}/meetings", data=body, timeout=5)
+    assert answer.status_code == 200 and answer.json()["Meeting"]["ExternalMeetingId"] == "streamed"
+
+
+def test_the_internal_region_hint_is_not_trusted_from_requests(chime_meetings):
+    answer = requests.post(f"{CHIME_URL}/meetings", headers={"x-chime-mock-region": "../../"}, timeout=5,
+                           json={"ClientRequestToken": "tok-hint", "MediaRegion": "us-east-1",
+                                 "ExternalMeetingId": "hint"})
+    assert answer.json()["Meeting"]["MeetingArn"].startswith("arn:aws:chime:us-east-1:")
+
+
+def test_a_task_that_outlives_its_mock_is_refused_not_answered_by_the_next():
+    @mock_chime_meetings
+    async def first_test():
+        async def background():
+            await asyncio.sleep(0.05)
+            new_meeting(chime(), token="tok-late")
+        return asyncio.ensure_future(background())
+
+    async def main():
+        leaked = await first_test()
+        async with mock_chime_meetings() as second_test:
+            with pytest.raises(ChimeMockError, match="has ended"):
+                await leaked
+            return second_test.meetings()
+
+    assert asyncio.run(main()) == []
+
+
+def test_a_copied_context_thread_that_outlives_its_mock_is_refused():
+    import contextvars
+    outcome = []
+    with mock_chime_meetings():
+        context = contextvars.copy_context()
+
+    def late():
+        try:
+            new_meeting(chime())
+        except ChimeMockError as exc:
+            outcome.append(str(exc))
+    worker = threading.Thread(target=context.run, args=(late,))
+    worker.start()
+    worker.join()
+    assert outcome and "has ended" in outcome[0]
+
+
+def test_stopping_from_another_thread_leaves_the_starting_context_usable():
+    m = ChimeMeetingsMock()
+    m.start()
+    stopper = threading.Thread(target=m.stop)
+    stopper.start()
+    stopper.join()
+    assert chime_mock.current() is None
+    with mock_chime_meetings() as again:
+        assert new_meeting(chime()) and len(again.meetings()) == 1
+
+
+def test_a_mock_started_while_a_generator_is_suspended_does_not_join_it():
+    @mock_chime_meetings
+    def pages():
+        new_meeting(chime())
+        yield 1
+        yield 2
+
+    suspended = pages()
+    assert next(suspended) == 1
+    try:
+        with mock_chime_meetings() as fresh:
+            assert fresh.meetings() == []
+    finally:
+        suspended.close()
+    assert chime_mock.current() is None
+
+
+def test_joining_would_lose_configuration_or_seeded_state_so_it_is_refused():
+    with mock_chime_meetings():
+        with pytest.raises(ValueError, match="account_id, seed"):
+            mock_chime_meetings(account_id="111122223333", seed=5).start()
+        prepared = mock_chime_meetings()
+        prepared.add_meeting()
+        with pytest.raises(ValueError, match="set up for its next activation"):
+            prepared.start()
+        with mock_chime_meetings(seed=5, separate=True) as apart:   # separate=True keeps them
+            assert apart.seed == 5
