@@ -502,3 +502,254 @@ def test_wrong_types_through_boto3_without_client_checks(raw, chime_meetings):
         with unchanged(chime_meetings), pytest.raises(ClientError) as excinfo:
             call()
         expect_error(excinfo, "BadRequestException")
+
+
+# == the property: any text, nesting or size in any string member of any operation =====
+#
+# Every string member of every operation's input shape (walked from the botocore
+# model, so a new member or operation is covered without editing this file) gets
+# arbitrary text (every Unicode category, lone surrogates often), very large text,
+# or nesting where a string belongs, inside an otherwise ordinary request.  The
+# request goes out twice: through boto3 with client-side checks off, and as a
+# hand-built HTTP request through ``requests``.  Each answer is a success or a
+# modeled 4xx in AWS's envelope (never a 5xx, never an internal error), and a
+# rejected request leaves the state as it was.  The only thing allowed not to
+# reach the mock is what botocore itself cannot encode (a lone surrogate in a
+# path or querystring member fails in botocore's percent-encoder, before sending).
+
+from botocore import xform_name                          # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st                  # noqa: E402
+
+from tests.helpers import assert_error_envelope          # noqa: E402
+
+ERROR_STATUS = {s.name: s.metadata["error"]["httpStatusCode"] for s in MODEL.error_shapes}
+
+
+def _string_paths(shape, prefix=()):
+    if shape.type_name == "string":
+        yield prefix
+    elif shape.type_name == "structure":
+        for name, member in shape.members.items():
+            yield from _string_paths(member, prefix + (name,))
+    elif shape.type_name == "list":
+        yield from _string_paths(shape.member, prefix + (0,))
+    elif shape.type_name == "map":
+        yield from _string_paths(shape.key, prefix + ("<key>",))
+        yield from _string_paths(shape.value, prefix + ("<value>",))
+
+
+STRING_MEMBERS = [(op, path) for op in sorted(MODEL.operation_names)
+                  for path in _string_paths(MODEL.operation_model(op).input_shape)]
+assert len(STRING_MEMBERS) >= 90, len(STRING_MEMBERS)
+
+_CATEGORIES = ["Cc", "Cf", "Cn", "Co", "Cs", "Ll", "Lm", "Lo", "Lt", "Lu", "Mc", "Me", "Mn", "Nd", "Nl", "No",
+               "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Sc", "Sk", "Sm", "So", "Zl", "Zp", "Zs"]
+# Every category; surrogates (2,048 of 1.1 million code points) are drawn as often as the rest together.
+ANY_CHAR = st.one_of(st.characters(categories=_CATEGORIES), st.characters(categories=["Cs"]))
+
+
+class Deep:
+    """Nesting where a string belongs: ``depth`` levels of ``[...]`` or ``{"a": ...}``."""
+
+    def __init__(self, depth: int, brace: bool) -> None:
+        self.depth, self.brace = depth, brace
+
+    def json_text(self) -> str:
+        if self.brace:
+            return '{"a":' * self.depth + '"x"' + "}" * self.depth
+        return "[" * self.depth + '"x"' + "]" * self.depth
+
+    def python(self, cap: int = 200):
+        value = "x"
+        for _ in range(min(self.depth, cap)):   # botocore's json.dumps recurses: keep it serializable
+            value = {"a": value} if self.brace else [value]
+        return value
+
+    def __repr__(self) -> str:
+        return f"Deep({self.depth}, brace={self.brace})"
+
+
+VALUES = st.one_of(
+    st.text(ANY_CHAR, max_size=40),
+    st.builds(lambda head, s, tail: head + s + tail, st.text(ANY_CHAR, max_size=8),
+              st.characters(categories=["Cs"]), st.text(ANY_CHAR, max_size=8)),
+    st.builds(lambda char, n: char * n, st.sampled_from(["a", "\u00e9", "\U0001F600", "\ud800", "\x00"]),
+              st.sampled_from([257, 4097, 100_000])),
+    st.builds(Deep, st.sampled_from([1, 2, 30, 200, 100_000]), st.booleans()),
+)
+
+_NAMED = {  # plain values for required members, so a request is otherwise ordinary
+    "ClientRequestToken": "property-token", "MediaRegion": "us-east-1", "ExternalMeetingId": "property-meeting",
+    "ExternalUserId": "property-user", "Key": "team", "Value": "green", "TagKeys": "team", "TenantIds": "tenant-a",
+    "LanguageCode": "en-US",
+}
+
+
+def _fill(shape, name, world):
+    if name in ("MeetingId", "PrimaryMeetingId"):
+        return world["meeting"]
+    if name == "AttendeeId":
+        return world["attendee"]
+    if name == "ResourceARN":
+        return world["arn"]
+    if name in _NAMED and shape.type_name == "string":
+        return _NAMED[name]
+    if shape.type_name == "structure":
+        return {m: _fill(shape.members[m], m, world) for m in shape.required_members}
+    if shape.type_name == "list":
+        return [_fill(shape.member, name, world)]
+    if shape.type_name == "string":
+        return shape.enum[0] if shape.enum else "value-1"
+    if shape.type_name in ("integer", "long"):
+        return max(shape.metadata.get("min", 1), 1)
+    if shape.type_name == "boolean":
+        return False
+    raise AssertionError(f"no default for {shape.type_name} {name}")
+
+
+def _request(op: str, path, value, world):
+    shape = MODEL.operation_model(op).input_shape
+    params = _fill(shape, op, world)
+    node, node_shape = params, shape
+    for step in path[:-1]:
+        if node_shape.type_name == "structure":
+            member = node_shape.members[step]
+            if step not in node:
+                node[step] = _fill(member, step, world)
+            node, node_shape = node[step], member
+        else:                                   # list: the first item
+            node, node_shape = node[0], node_shape.member
+    node[path[-1]] = value
+    return params
+
+
+def _world(mock):
+    meeting = mock.add_meeting(external_meeting_id="world", Tags=[{"Key": "team", "Value": "blue"}])
+    attendee = mock.add_attendee(meeting.meeting_id, "world-user")
+    return {"meeting": meeting.meeting_id, "attendee": attendee.attendee_id, "arn": meeting.meeting_arn}
+
+
+def _pythonize(value):
+    """The request as boto3 gets it (Deep becomes real nesting)."""
+    if isinstance(value, Deep):
+        return value.python()
+    if isinstance(value, dict):
+        return {k: _pythonize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pythonize(v) for v in value]
+    return value
+
+
+_PLACEHOLDER = "\x00chime-mock-deep\x00"
+
+
+def _text(value) -> str:
+    return value.json_text() if isinstance(value, Deep) else value if isinstance(value, str) else json.dumps(value)
+
+
+URL_TEXT_MAX = 8192   # longer URLs are refused by any HTTP front end (414) before a service sees them
+
+
+def _http_request(op: str, params, value, utf8_bytes: bool):
+    """(method, url, body) written by hand from the model, as a non-SDK caller would.
+    Body members go as JSON (surrogates as ``\\ud800`` escapes or, with ``utf8_bytes``,
+    as their invalid UTF-8 bytes); path and query text is cut to ``URL_TEXT_MAX``."""
+    model = MODEL.operation_model(op)
+    shape = model.input_shape
+    uri, _, static_query = model.http["requestUri"].partition("?")
+    query = [static_query] if static_query else []
+    body = {}
+    for name, member in shape.members.items():
+        if name not in params:
+            continue
+        location = member.serialization.get("location")
+        wire = member.serialization.get("name", name)
+        if location == "uri":
+            raw = _text(params[name])[:URL_TEXT_MAX].encode("utf-8", "surrogatepass")
+            uri = uri.replace("{%s}" % wire, quote(raw, safe="")).replace("{%s+}" % wire, quote(raw, safe="/"))
+        elif location == "querystring":
+            items = params[name] if isinstance(params[name], list) else [params[name]]
+            query += [f"{wire}={quote(_text(item)[:URL_TEXT_MAX].encode('utf-8', 'surrogatepass'), safe='')}"
+                      for item in items]
+        else:
+            body[name] = params[name]
+    data = None
+    if body:
+        deep = value if isinstance(value, Deep) else None
+
+        def swap(v):
+            if v is deep:
+                return _PLACEHOLDER
+            if isinstance(v, dict):
+                return {k: swap(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [swap(x) for x in v]
+            return v
+        text = json.dumps(swap(body), ensure_ascii=not utf8_bytes)
+        if deep is not None:
+            text = text.replace(json.dumps(_PLACEHOLDER, ensure_ascii=not utf8_bytes), deep.json_text())
+        data = text.encode("utf-8", "surrogatepass")
+    url = BASE + uri + ("?" + "&".join(query) if query else "")
+    return model.http["method"], url, data
+
+
+def _location(op: str, path) -> str:
+    member = MODEL.operation_model(op).input_shape.members[path[0]]
+    return member.serialization.get("location") or "body"
+
+
+def _has_surrogate(value) -> bool:
+    return isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value)
+
+
+_RAW_CLIENT = []
+
+
+def _client():
+    if not _RAW_CLIENT:
+        _RAW_CLIENT.append(boto3.client("chime-sdk-meetings", region_name="us-east-1", config=RAW))
+    return _RAW_CLIENT[0]
+
+
+@pytest.mark.parametrize("op,path", STRING_MEMBERS, ids=[f"{op}.{'.'.join(map(str, path))}" for op, path in STRING_MEMBERS])
+@settings(derandomize=True, deadline=None, max_examples=6, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(value=VALUES, utf8_bytes=st.booleans())
+@example(value="\ud800", utf8_bytes=False)
+@example(value="ok\udfffok", utf8_bytes=True)
+@example(value="x" * 100_000, utf8_bytes=False)
+@example(value=Deep(100_000, brace=False), utf8_bytes=False)
+def test_any_string_member_gets_a_modeled_answer(op, path, value, utf8_bytes):
+    with mock_chime_meetings(seed=11) as mock:
+        world = _world(mock)
+        params = _request(op, path, value, world)
+
+        # -- through boto3, client-side checks off ---------------------------------
+        before, calls = snapshot(mock), len(mock.journal)
+        try:
+            answer = getattr(_client(), xform_name(op))(**_pythonize(params))
+        except ClientError as error:
+            shape = error.response["Error"]["Code"]
+            assert shape in ERROR_STATUS and 400 <= ERROR_STATUS[shape] < 500, ascii(error.response)
+            assert_error_envelope(error, shape, ERROR_STATUS[shape])
+            assert snapshot(mock) == before, f"rejected {op} changed the state ({ascii(path)})"
+        except UnicodeEncodeError:
+            # botocore's own percent-encoder refuses a lone surrogate in the URL:
+            # the request never left the client.
+            assert _has_surrogate(value) and _location(op, path) in ("uri", "querystring"), ascii(value)
+            assert len(mock.journal) == calls and snapshot(mock) == before
+        else:
+            assert answer["ResponseMetadata"]["HTTPStatusCode"] < 300
+
+        # -- hand-built HTTP through requests ---------------------------------------
+        method, url, body = _http_request(op, params, value, utf8_bytes)
+        before = snapshot(mock)
+        answer = requests.request(method, url, data=body)
+        assert answer.status_code < 500, ascii(answer.text[:500])
+        if answer.status_code >= 400:
+            shape = answer.headers["x-amzn-ErrorType"]
+            assert ERROR_STATUS.get(shape) == answer.status_code, ascii(answer.text[:500])
+            envelope = answer.json()
+            assert envelope["Message"] and envelope["RequestId"] == answer.headers["x-amzn-RequestId"]
+            assert snapshot(mock) == before, f"rejected raw {op} changed the state ({ascii(path)})"
