@@ -81,6 +81,16 @@ def _converter(shape: Shape, direction: str):
         sub = _converter(shape.member, direction)
         if sub is None:
             return None
+        if direction == "in":
+            def read_items(v: Any) -> Any:
+                # The request's own freshly parsed list: converted in place.
+                if isinstance(v, list):
+                    for index, item in enumerate(v):
+                        new = sub(item)
+                        if new is not item:
+                            v[index] = new
+                return v
+            return read_items
         return lambda v: [sub(x) for x in v] if isinstance(v, list) else v
     if type_name == "map":
         sub = _converter(shape.value, direction)
@@ -93,19 +103,21 @@ def _converter(shape: Shape, direction: str):
 def _structure_reader(shape: Shape, subs: Dict[str, Any]):
     """A nested request structure keeps only the members its shape declares,
     as the service's deserializer does: an unknown member is dropped, never
-    stored nor echoed back (so no junk, however odd, reaches the state)."""
+    stored nor echoed back (so no junk, however odd, reaches the state).
+    Works on the request's own freshly parsed objects, in place where it can."""
     known = frozenset(shape.members)
-    if not subs:
-        def prune(v: Any) -> Any:
-            if isinstance(v, dict) and not known.issuperset(v):
-                return {k: x for k, x in v.items() if k in known}
-            return v
-        return prune
+    converters = tuple(subs.items())
 
     def read(v: Any) -> Any:
         if not isinstance(v, dict):
             return v
-        return {k: (subs[k](x) if k in subs and x is not None else x) for k, x in v.items() if k in known}
+        if not known.issuperset(v):
+            v = {k: x for k, x in v.items() if k in known}
+        for name, convert in converters:
+            item = v.get(name)
+            if item is not None:
+                v[name] = convert(item)
+        return v
     return read
 
 
@@ -113,10 +125,17 @@ def _input_converter(shape: Shape):
     """The top-level input converter: its parameters are already only the
     declared members (``Operation.parse`` picks them), so only members that
     need converting or pruning are visited; None when there are none."""
-    subs = {n: c for n, m in shape.members.items() if (c := _converter(m, "in"))}
-    if not subs:
+    converters = tuple((n, c) for n, m in shape.members.items() if (c := _converter(m, "in")))
+    if not converters:
         return None
-    return lambda v: {k: (subs[k](x) if k in subs and x is not None else x) for k, x in v.items()}
+
+    def convert(params: Dict[str, Any]) -> Dict[str, Any]:
+        for name, one in converters:
+            item = params.get(name)
+            if item is not None:
+                params[name] = one(item)
+        return params
+    return convert
 
 
 # Text forms of numbers in a querystring or header, as the service's Java
