@@ -49,11 +49,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 SURROGATE_CONSTRAINT = "Member must not contain unpaired surrogate characters (it must be valid Unicode text)"
 
 
-def has_surrogate(text: str) -> bool:
-    """True when ``text`` holds a surrogate code point (O(1) for ASCII text)."""
-    return not text.isascii() and _SURROGATE.search(text) is not None
-
-
 def _fail(errors: List[str], value: Any, shape: Shape, path: str, constraint: str) -> None:
     # Sensitive members are never echoed back (AWS omits their value too).
     hidden = shape.metadata.get("sensitive") or isinstance(value, (dict, list))

@@ -15,14 +15,18 @@ from urllib.parse import quote
 import boto3
 import pytest
 import requests
+from botocore import xform_name
 from botocore.exceptions import ClientError
 from botocore.model import Shape, ShapeResolver
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from chime_mock import mock_chime_meetings
-from chime_mock.errors import ChimeMockError
 from chime_mock.protocol import _scalar_from_text
 from chime_mock.validation import ValidatorCompiler
-from tests.helpers import ALL_SR, MODEL, RAW, assert_valid_output, expect_error, snapshot, unchanged
+from tests.helpers import (
+    ALL_SR, MODEL, RAW, assert_error_envelope, assert_valid_output, expect_error, snapshot, unchanged,
+)
 
 BASE = "https://meetings-chime.us-east-1.amazonaws.com"
 SURROGATE = "\ud800"
@@ -516,12 +520,6 @@ def test_wrong_types_through_boto3_without_client_checks(raw, chime_meetings):
 # rejected request leaves the state as it was.  The only thing allowed not to
 # reach the mock is what botocore itself cannot encode (a lone surrogate in a
 # path or querystring member fails in botocore's percent-encoder, before sending).
-
-from botocore import xform_name                          # noqa: E402
-from hypothesis import HealthCheck, example, given, settings  # noqa: E402
-from hypothesis import strategies as st                  # noqa: E402
-
-from tests.helpers import assert_error_envelope          # noqa: E402
 
 ERROR_STATUS = {s.name: s.metadata["error"]["httpStatusCode"] for s in MODEL.error_shapes}
 
