@@ -406,10 +406,15 @@ class ChimeBackend:
         with self.lock:
             state = self.state(ctx.account, ctx.region)
             existing = self._existing_for_token(state, p["ClientRequestToken"])
-            if existing is not None:       # D1: replay creates nothing
-                attendees = [existing.by_external_id[i["ExternalUserId"]].to_wire()
-                             for i in p["Attendees"] if i["ExternalUserId"] in existing.by_external_id]
-                return {"Meeting": existing.wire, "Attendees": attendees, "Errors": []}
+            if existing is not None:
+                # D1: a replay returns the existing meeting, whatever its other
+                # parameters, and answers for every attendee it lists exactly as
+                # BatchCreateAttendee would (D2/D3): known ExternalUserIds come
+                # back as they are, new ones are added while seats remain, the
+                # rest go to Errors.  Whole-request rules (1-20 items, types,
+                # lengths) were checked before the backend, so nothing half-applies.
+                attendees, errors = self._create_attendees(existing, p["Attendees"])
+                return {"Meeting": existing.wire, "Attendees": attendees, "Errors": errors}
             primary = self._check_meeting_request(ctx, state, p)
             meeting = self._new_meeting(ctx, state, p, primary)
             attendees, errors = self._create_attendees(meeting, p["Attendees"])
@@ -466,7 +471,8 @@ class ChimeBackend:
                 fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
                 continue
             requested = item.get("Capabilities")
-            caps = self.default_capabilities(meeting) if requested is None else dict(requested)
+            caps = (self.default_capabilities(meeting) if requested is None else
+                    {"Audio": requested["Audio"], "Video": requested["Video"], "Content": requested["Content"]})
             problem = None if requested is None else self.capability_problem(meeting, caps)
             if problem:
                 fail(external_id, "BadRequest", problem)

@@ -28,6 +28,20 @@ _LABEL = re.compile(r"\{([^}]+)\}")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODE = json.JSONDecoder(parse_constant=_no_constant).decode
+
+
+def _loads(data: bytes) -> Any:
+    """JSON as the service reads it: UTF-8 (a leading byte-order mark is
+    skipped), strict numbers (no NaN/Infinity).  Raises UnicodeDecodeError,
+    ValueError or RecursionError (nesting deeper than the parser's stack)."""
+    return _DECODE(data.decode("utf-8-sig"))
+
+
 class WireResponse:
     """A raw HTTP answer: status, headers and body bytes."""
 
@@ -58,6 +72,8 @@ def _converter(shape: Shape, direction: str):
         return lambda v: base64.b64encode(v).decode("ascii") if isinstance(v, (bytes, bytearray)) else v
     if type_name == "structure":
         subs = {n: c for n, m in shape.members.items() if (c := _converter(m, direction))}
+        if direction == "in":
+            return _structure_reader(shape, subs)
         if not subs:
             return None
         return lambda v: {k: (subs[k](x) if k in subs and x is not None else x) for k, x in v.items()} if isinstance(v, dict) else v
@@ -65,6 +81,16 @@ def _converter(shape: Shape, direction: str):
         sub = _converter(shape.member, direction)
         if sub is None:
             return None
+        if direction == "in":
+            def read_items(v: Any) -> Any:
+                # The request's own freshly parsed list: converted in place.
+                if isinstance(v, list):
+                    for index, item in enumerate(v):
+                        new = sub(item)
+                        if new is not item:
+                            v[index] = new
+                return v
+            return read_items
         return lambda v: [sub(x) for x in v] if isinstance(v, list) else v
     if type_name == "map":
         sub = _converter(shape.value, direction)
@@ -74,23 +100,101 @@ def _converter(shape: Shape, direction: str):
     return None
 
 
+def _structure_reader(shape: Shape, subs: Dict[str, Any]):
+    """A nested request structure keeps only the members its shape declares,
+    as the service's deserializer does: an unknown member is dropped, never
+    stored nor echoed back (so no junk, however odd, reaches the state).
+    Works on the request's own freshly parsed objects, in place where it can."""
+    known = frozenset(shape.members)
+    converters = tuple(subs.items())
+
+    def read(v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        if not known.issuperset(v):
+            v = {k: x for k, x in v.items() if k in known}
+        for name, convert in converters:
+            item = v.get(name)
+            if item is not None:
+                v[name] = convert(item)
+        return v
+    return read
+
+
+def _input_converter(shape: Shape):
+    """The top-level input converter: its parameters are already only the
+    declared members (``Operation.parse`` picks them), so only members that
+    need converting or pruning are visited; None when there are none."""
+    converters = tuple((n, c) for n, m in shape.members.items() if (c := _converter(m, "in")))
+    if not converters:
+        return None
+
+    def convert(params: Dict[str, Any]) -> Dict[str, Any]:
+        for name, one in converters:
+            item = params.get(name)
+            if item is not None:
+                params[name] = one(item)
+        return params
+    return convert
+
+
+# Text forms of numbers in a querystring or header, as the service's Java
+# parsers read them (Integer/Long.parseLong, Double.parseDouble): ASCII only,
+# no digit separators, no inner whitespace.
+_INTEGER_TEXT = re.compile(r"([+-]?)0*([0-9]+)", re.ASCII)
+_INTEGER_BITS = {"integer": 31, "long": 63}
+_FLOAT_TEXT = re.compile(
+    r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)", re.ASCII)
+_HEX_FLOAT_TEXT = re.compile(
+    r"([+-]?0[xX](?:[0-9a-fA-F]+\.?|[0-9a-fA-F]*\.[0-9a-fA-F]+)[pP][+-]?[0-9]+)[fFdD]?", re.ASCII)
+_JAVA_TRIM = "".join(map(chr, range(0x21)))   # String.trim(): every char <= ' '
+
+
+def _integer_from_text(text: str, bits: int) -> int:
+    match = _INTEGER_TEXT.fullmatch(text)
+    if match is None:
+        raise ValueError(text)
+    sign, digits = match.groups()
+    if len(digits) > 20:
+        raise ValueError(text)
+    value = int(sign + digits)
+    if not -(1 << bits) <= value < (1 << bits):
+        raise ValueError(text)   # Java: NumberFormatException (out of range)
+    return value
+
+
+def _float_from_text(text: str) -> float:
+    text = text.strip(_JAVA_TRIM)
+    if _FLOAT_TEXT.fullmatch(text):
+        if text.endswith(("NaN", "Infinity")):
+            return float(text.replace("Infinity", "inf"))
+        return float(text.rstrip("fFdD"))
+    match = _HEX_FLOAT_TEXT.fullmatch(text)
+    if match:
+        return float.fromhex(match.group(1))
+    raise ValueError(text)
+
+
 def _scalar_from_text(shape: Shape, text: str, field: str) -> Any:
     """Convert a querystring/header string to the member's type."""
     type_name = shape.type_name
     try:
         if type_name in ("integer", "long"):
-            return int(text)
+            return _integer_from_text(text, _INTEGER_BITS[type_name])
         if type_name in ("float", "double"):
-            return float(text)
+            return _float_from_text(text)
         if type_name == "boolean":
-            if text.lower() in ("true", "false"):
-                return text.lower() == "true"
+            lowered = text.lower()
+            if text.isascii() and lowered in ("true", "false"):
+                return lowered == "true"
             raise ValueError(text)
         if type_name == "timestamp":
+            if not text.isascii():
+                raise ValueError(text)
             return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         if type_name == "jsonvalue" or shape.serialization.get("jsonvalue"):
-            return json.loads(base64.b64decode(text))
-    except ValueError:
+            return _loads(base64.b64decode(text))
+    except (ValueError, RecursionError):
         kind = "an integer" if type_name in ("integer", "long") else "a " + type_name
         raise bad_request([violation(field, f"Member must be {kind}", text)]) from None
     return text
@@ -159,7 +263,7 @@ class Operation:
                 elif name != self.payload:
                     self.body_members[name] = member
             if self.payload is None:
-                self.input_converter = _converter(shape, "in")
+                self.input_converter = _input_converter(shape)
             self.validate = validators.compile(shape)
 
         out = model.output_shape
@@ -235,8 +339,12 @@ class Operation:
     @staticmethod
     def _json(body: bytes) -> Any:
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            return _loads(body)
+        except UnicodeDecodeError:
+            raise BadRequest("Could not parse request body into json: the body is not valid UTF-8") from None
+        except RecursionError:
+            raise BadRequest("Could not parse request body into json: the body is nested too deeply") from None
+        except ValueError:
             raise BadRequest("Could not parse request body into json: the body is not valid JSON") from None
 
     # -- responses --------------------------------------------------------

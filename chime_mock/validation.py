@@ -43,6 +43,12 @@ def violation(path: str, constraint: str, value: Any = None) -> str:
     return f"{shown} at '{path}' failed to satisfy constraint: {constraint}"
 
 
+# A str holding a surrogate code point (a lone ``\ud800`` from a JSON escape)
+# has no UTF-8 form: nothing could store or echo it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_CONSTRAINT = "Member must not contain unpaired surrogate characters (it must be valid Unicode text)"
+
+
 def _fail(errors: List[str], value: Any, shape: Shape, path: str, constraint: str) -> None:
     # Sensitive members are never echoed back (AWS omits their value too).
     hidden = shape.metadata.get("sensitive") or isinstance(value, (dict, list))
@@ -173,12 +179,29 @@ class ValidatorCompiler:
 
             def entries(value, path, errors):
                 for key, item in value.items():
+                    seen = len(errors)
                     key_check(key, f"{path}.key", errors)
-                    if item is not None:
+                    # A bad key is not repeated in the value's path.
+                    if item is not None and len(errors) == seen:
                         value_check(item, f"{path}.{key}", errors)
             checks.append(entries)
 
         checks = tuple(checks)
+
+        if type_name == "string":
+            # Every string of every request passes here, whatever its location
+            # (path, query, header, body): the one place that refuses text with
+            # no UTF-8 form, before any other check could echo it.
+            def string_check(value, path, errors):
+                if not isinstance(value, str):
+                    _fail(errors, value, shape, path, "Member must be a string")
+                    return
+                if not value.isascii() and _SURROGATE.search(value) is not None:
+                    errors.append(violation(path, SURROGATE_CONSTRAINT))
+                    return
+                for one in checks:
+                    one(value, path, errors)
+            return string_check
 
         def check(value, path, errors):
             if not _type_ok(type_name, value):

@@ -425,8 +425,10 @@ def test_same_token_with_primary_meeting_id_returns_the_original(client, chime_m
 
 
 def test_token_shared_between_create_meeting_and_with_attendees(client, chime_meetings):
-    """D1: the token is shared by CreateMeeting and CreateMeetingWithAttendees; a replay
-    through either returns the existing meeting unchanged (no attendee added), 200."""
+    """D1 (revised): the token is shared by CreateMeeting and CreateMeetingWithAttendees; a
+    replay through either returns the existing meeting unchanged, 200, and a replayed
+    CreateMeetingWithAttendees answers for each attendee it lists as BatchCreateAttendee
+    would: known ExternalUserIds come back as they are, new ones join the meeting."""
     m = create(client, token="tok-a")
     resp = client.create_meeting_with_attendees(ClientRequestToken="tok-a", MediaRegion="us-east-1",
                                                 ExternalMeetingId="other",
@@ -434,7 +436,8 @@ def test_token_shared_between_create_meeting_and_with_attendees(client, chime_me
     assert_valid_output("CreateMeetingWithAttendees", resp)
     assert resp["Meeting"] == m
     assert resp.get("Errors", []) == []
-    assert chime_meetings.attendees(m["MeetingId"]) == []
+    assert [a.to_wire() for a in chime_meetings.attendees(m["MeetingId"])] == resp["Attendees"]
+    assert [a["ExternalUserId"] for a in resp["Attendees"]] == ["user-1", "user-2"]
 
     both = client.create_meeting_with_attendees(ClientRequestToken="tok-b", MediaRegion="us-east-1",
                                                 ExternalMeetingId="with-people",
@@ -446,8 +449,10 @@ def test_token_shared_between_create_meeting_and_with_attendees(client, chime_me
         Attendees=[{"ExternalUserId": "user-1"}, {"ExternalUserId": "user-3"}])
     assert_valid_output("CreateMeetingWithAttendees", replay)
     assert replay["Meeting"] == both["Meeting"]
-    assert [a.to_wire() for a in chime_meetings.attendees(both["Meeting"]["MeetingId"])] == before
-    assert all(a in both["Attendees"] for a in replay["Attendees"])
+    assert replay["Attendees"][0] == both["Attendees"][0]
+    assert replay["Attendees"][1]["ExternalUserId"] == "user-3"
+    after = [a.to_wire() for a in chime_meetings.attendees(both["Meeting"]["MeetingId"])]
+    assert after == before + [replay["Attendees"][1]]
     assert len(chime_meetings.meetings()) == 2
 
 

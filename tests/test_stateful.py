@@ -423,12 +423,14 @@ class ChimeServiceMachine(RuleBasedStateMachine):
     def create_meeting_with_attendees(self, data):
         params = self.creation_params(data, with_attendees=True)
         existing = self.tokens.get(params.get("ClientRequestToken"))
-        if existing is not None:                                        # D1: replay creates nothing
+        if existing is not None:
+            # D1 (revised): the same meeting, and its attendees answered as
+            # BatchCreateAttendee would answer them.
             response = self.call("CreateMeetingWithAttendees", None, **params)
             ref = self.meetings[existing]
             meeting_subset(response["Meeting"], ref)
-            for attendee in response["Attendees"]:
-                assert attendee["AttendeeId"] in ref.attendees, attendee
+            expected, errors = self.expect_items(ref, params["Attendees"])
+            self.apply_items(ref, expected, errors, response["Attendees"], response["Errors"])
             return
         response = self.call("CreateMeetingWithAttendees", self.creation_problems(params), **params)
         if isinstance(response, ClientError):
