@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -71,65 +70,20 @@ def js_sdk() -> Path:
     return JS_DIR
 
 
-class _ServeProcess:
-    """``python -m chime_mock serve --port 0`` as a subprocess (used only where
-    the ``chime_meetings_server`` fixture is not available)."""
-
-    def __init__(self) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(JS_DIR.parent.parent)] + sys.path))
-        self.process = subprocess.Popen([sys.executable, "-m", "chime_mock", "serve", "--port", "0"],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        line = self.process.stdout.readline().strip()  # type: ignore[union-attr]
-        prefix = "chime_mock listening on "
-        if not line.startswith(prefix):
-            self.process.kill()
-            raise RuntimeError(f"chime-mock serve did not start: {line!r} {self.process.stderr.read()}")  # type: ignore[union-attr]
-        self.url = line[len(prefix):]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture(scope="module")
-def server(request):
-    """The session's server from the ``chime_meetings_server`` fixture, else one of our own."""
-    try:
-        yield request.getfixturevalue("chime_meetings_server")
-        return
-    except pytest.FixtureLookupError:
-        pass
-    own = _ServeProcess()
-    try:
-        yield own
-    finally:
-        own.stop()
-
-
 def _run_flow(url: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.update({
-        "CHIME_MOCK_ENDPOINT": url,
-        "AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS": url,
-        # Nothing from the developer's own AWS setup may leak in.
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "NODE_NO_WARNINGS": "1",
-    })
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    from chime_mock.client import client_env
+
+    env = client_env(url)  # fake credentials, the endpoint variable, no profile
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
+    env.update(CHIME_MOCK_ENDPOINT=url, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               NODE_NO_WARNINGS="1")
     return subprocess.run([NODE, "chime_flow.mjs"], cwd=JS_DIR, env=env,  # type: ignore[list-item]
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_js_sdk_v3_flow_against_the_server(js_sdk, server):
-    done = _run_flow(server.url)
+def test_js_sdk_v3_flow_against_the_server(js_sdk, chime_meetings_server):
+    done = _run_flow(chime_meetings_server.url)
     assert done.returncode == 0, f"chime_flow.mjs failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("chime_flow: ") and last.endswith("all passed"), done.stdout
