@@ -205,8 +205,18 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"chime_mock: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     _use_envelope_errors(server)
-    print(f"chime_mock listening on http://{_url_host(address)}:{server.effective_port}", flush=True)
-    _run_until_signal(server, app, args.grace)
+    stopping: List[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"chime_mock listening on http://{_url_host(address)}:{server.effective_port}", flush=True)
+        _run_until_signal(server, app, args.grace, stopping)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if args.state:
         save_state(service, args.state)
         log.info("state saved to %s", args.state)
@@ -244,19 +254,13 @@ def _use_envelope_errors(server: Any) -> None:
     server.channel_class = EnvelopeChannel
 
 
-def _run_until_signal(server: Any, app: Any, grace: float) -> None:
-    """Serve until SIGINT/SIGTERM, then drain: stop accepting, finish every
-    request already under way (received in part or whole, or being answered)
-    and flush its answer, for at most ``grace`` seconds."""
+def _run_until_signal(server: Any, app: Any, grace: float, stopping: List[int]) -> None:
+    """Serve until ``stopping`` gets a signal number, then drain: stop
+    accepting, finish every request already under way (received in part or
+    whole, or being answered) and flush its answer, for at most ``grace`` seconds."""
     from waitress import wasyncore
     from waitress.channel import HTTPChannel
 
-    stopping: List[int] = []
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stopping.append(signum)
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     socket_map = server._map
     try:
         while not stopping:
@@ -276,8 +280,6 @@ def _run_until_signal(server: Any, app: Any, grace: float) -> None:
         while busy() and time.monotonic() < deadline:
             wasyncore.loop(timeout=0.05, map=socket_map, use_poll=True, count=1)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         server.task_dispatcher.shutdown(timeout=1)
         wasyncore.close_all(socket_map)
 
