@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, overload
 
@@ -50,6 +51,7 @@ class Call:
     error: Optional[str] = None          # exception shape name, e.g. "NotFoundException"
     error_message: Optional[str] = None
     injected: bool = False               # the error came from a Fault
+    at: float = 0.0                      # the service's clock when the call arrived (seconds)
     # The answer as the backend gave it; may share objects with the live
     # state, so it is only handed out as a copy (``result``).
     answer: Optional[Dict[str, Any]] = field(default=None, repr=False)
@@ -113,6 +115,8 @@ class Journal:
             self._calls.clear()
 
 
+_FAULT_IDS = itertools.count(1)
+
 _DEFAULT_MESSAGES = {
     "ThrottlingException": "Rate exceeded",
     "ServiceUnavailableException": "Service is currently unavailable",
@@ -136,6 +140,8 @@ class Fault:
     retry_after: Optional[int] = None
     members: Dict[str, Any] = field(default_factory=dict)
     fired: int = 0
+    #: Unique in the process (``"fault-1"``...): names the rule in the HTTP control API.
+    id: str = field(default_factory=lambda: f"fault-{next(_FAULT_IDS)}", init=False)
 
     def __post_init__(self) -> None:
         names = error_shapes()
@@ -221,6 +227,11 @@ class Faults:
 
     def __len__(self) -> int:
         return len(self._rules)
+
+    def rules(self) -> List[Fault]:
+        """The active rules, first match first (a copy of the list)."""
+        with self._lock:
+            return list(self._rules)
 
     def take(self, operation: str, params: Dict[str, Any]) -> Optional[ServiceError]:
         """The error for this call if a rule matches (and count it), else None."""

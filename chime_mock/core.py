@@ -176,6 +176,7 @@ class ChimeMeetingsMock:
     transcription = _passes(ChimeService.transcription)
     now = _passes(ChimeService.now)
     end_due_meetings = _passes(ChimeService.end_due_meetings)
+    snapshot = _passes(ChimeService.snapshot)
     add_meeting = _seeds(ChimeService.add_meeting)
     add_attendee = _seeds(ChimeService.add_attendee)
     inject = _seeds(ChimeService.inject)
@@ -185,6 +186,7 @@ class ChimeMeetingsMock:
     advance = _seeds(ChimeService.advance)
     set_time = _seeds(ChimeService.set_time)
     reset = _seeds(ChimeService.reset)
+    restore = _seeds(ChimeService.restore)
 
     def _service_to_change(self) -> ChimeService:
         with self._lock:

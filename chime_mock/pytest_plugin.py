@@ -116,3 +116,26 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: Any) -> Iterator[None]:
 
 
 __all__ = ["chime_meetings", "MARKER"]
+
+
+@pytest.fixture(scope="session")
+def chime_meetings_server_process() -> Iterator[Any]:
+    """One ``chime-mock serve`` subprocess on a free loopback port for the
+    whole session (one per pytest-xdist worker); stopped with SIGTERM at the end."""
+    from .client import ServerProcess
+
+    server = ServerProcess()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def chime_meetings_server(chime_meetings_server_process: Any) -> Any:
+    """The session's server, reset before the test (empty state, journal and
+    faults): ``.url``, ``.client`` (a ``chime_mock.client.ChimeMockClient``) and
+    ``.env`` (an environment for subprocesses: ``subprocess.run(..., env=server.env)``
+    points the AWS CLI or any AWS SDK at it with fake credentials)."""
+    chime_meetings_server_process.client.reset()
+    return chime_meetings_server_process

@@ -236,7 +236,7 @@ class ChimeService:
                 return proto.error_response(error, request_id)
         else:
             query = proto.parse_query(raw_query) if op.query_members else {}
-        call = Call(op.name, {}, region, account, request_id)
+        call = Call(op.name, {}, region, account, request_id, at=self.now())
         try:
             try:
                 try:
@@ -386,6 +386,23 @@ class ChimeService:
         with self._lock:
             self._rate.clear()
             self._clock_offset = 0.0
+
+    # -- snapshots ----------------------------------------------------------------------
+    def snapshot(self) -> Dict[str, Any]:
+        """The whole state (meetings, attendees, tags, transcription, tokens,
+        clock offset) as a JSON-safe dict; ``restore`` takes it back.  The
+        journal, fault rules and configuration are not part of it."""
+        from . import snapshot
+
+        return snapshot.dump(self)
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Replace the state with a ``snapshot()`` (also one saved as JSON by
+        another process).  All or nothing: a bad snapshot raises ValueError
+        naming the place, and the state stays as it was."""
+        from . import snapshot as snapshots
+
+        snapshots.load(self, snapshot)
 
     # -- faults -------------------------------------------------------------------------
     def inject(self, /, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,

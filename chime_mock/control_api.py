@@ -1,0 +1,376 @@
+"""The control API over HTTP: ``/_chime_mock/...``, JSON in and out.
+
+The same controls as the Python methods of ``ChimeService`` (state, seeding,
+journal, faults, meeting lifetime, clock, snapshots), for tests written in any
+language.  Each route is a few lines that call the service; the service keeps
+every rule (a seeded meeting obeys CreateMeeting's rules, as in-process).
+
+Errors are 4xx in AWS's envelope: an ``x-amzn-ErrorType`` header and a body
+``{"Code": ..., "Message": ...}``; a bad field is a 400 ``BadRequest`` naming
+it, an unknown meeting, attendee, fault or route a 404 ``NotFound``, a known
+route with the wrong method a 405 ``MethodNotAllowed``.  README's "Server
+mode" section lists the routes.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qs, unquote
+
+from .backend import Attendee, Meeting
+from .controls import Call, Fault
+from .errors import ServiceError
+from .server import Answer, error_answer
+from .service import ChimeService, check_region, protocol
+
+PREFIX = "/_chime_mock"
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+
+
+def _bad(message: str) -> ControlError:
+    return ControlError(400, "BadRequestException", message)
+
+
+def _not_found(message: str) -> ControlError:
+    return ControlError(404, "NotFoundException", message)
+
+
+def json_safe(value: Any) -> Any:
+    """Parameters and answers as JSON: datetimes as ISO 8601, bytes as base64."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+class ParamMatch(dict):
+    """A fault's ``when=`` predicate from the HTTP form ``"Match": {param: value}``:
+    true when every named parameter of the call equals the given value."""
+
+    def __call__(self, params: Dict[str, Any]) -> bool:
+        return all(json_safe(params.get(name)) == value for name, value in self.items())
+
+
+def attendee_json(attendee: Attendee) -> Dict[str, Any]:
+    out = attendee.to_wire()
+    out["Connected"] = attendee.connected
+    return out
+
+
+def meeting_json(meeting: Meeting) -> Dict[str, Any]:
+    out = meeting.to_wire()
+    out.update(Account=meeting.account, Region=meeting.region, CreatedAt=meeting.created_at,
+               Attendees=[attendee_json(a) for a in meeting.attendees.values()],
+               Tags=dict(meeting.tags), Transcription=json_safe(meeting.transcription),
+               Replicas=list(meeting.replicas))
+    return out
+
+
+def call_json(call: Call) -> Dict[str, Any]:
+    return {"Operation": call.operation, "Params": json_safe(call.params), "Region": call.region,
+            "Account": call.account, "RequestId": call.request_id, "Status": call.status,
+            "Error": call.error, "ErrorMessage": call.error_message, "Injected": call.injected, "At": call.at}
+
+
+def fault_json(fault: Fault) -> Dict[str, Any]:
+    match: Any = None
+    if isinstance(fault.when, ParamMatch):
+        match = dict(fault.when)
+    elif fault.when is not None:
+        match = "<a Python predicate>"
+    return {"Id": fault.id, "Error": fault.error, "Operation": fault.operation, "Times": fault.times,
+            "Fired": fault.fired, "Match": match, "Message": fault.message, "RetryAfter": fault.retry_after,
+            "Members": json_safe(fault.members)}
+
+
+def _field(body: Dict[str, Any], name: str, kind: Any, what: str, default: Any = None) -> Any:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise _bad(f"{name} must be {what}, got {json.dumps(value)}")
+    return value
+
+
+_NUMBER = (int, float)
+
+Handler = Callable[..., Any]
+
+
+class ControlAPI:
+    """Routes ``/_chime_mock/...`` requests to the service's controls."""
+
+    def __init__(self, service: ChimeService) -> None:
+        self.service = service
+        # (method, path pattern) -> handler(body, query, *path labels)
+        raw: List[Tuple[str, str, Handler]] = [
+            ("GET", "health", self.health),
+            ("POST", "reset", self.reset),
+            ("GET", "state", self.state),
+            ("POST", "meetings", self.add_meeting),
+            ("GET", "meetings/{id}", self.get_meeting),
+            ("POST", "meetings/{id}/attendees", self.add_attendee),
+            ("POST", "meetings/{id}/end", self.end_meeting),
+            ("POST", "meetings/{id}/attendees/{id}/connected", self.set_connected),
+            ("GET", "journal", self.journal),
+            ("DELETE", "journal", self.clear_journal),
+            ("GET", "faults", self.faults),
+            ("POST", "faults", self.inject),
+            ("DELETE", "faults", self.clear_faults),
+            ("DELETE", "faults/{id}", self.remove_fault),
+            ("GET", "clock", self.clock),
+            ("POST", "clock", self.set_clock),
+            ("GET", "snapshot", self.snapshot),
+            ("POST", "snapshot", self.restore),
+        ]
+        self.routes = [(method, re.compile(re.escape(PREFIX + "/" + path).replace(r"\{id\}", "([^/]+)")), fn)
+                       for method, path, fn in raw]
+
+    # -- dispatch ---------------------------------------------------------------------
+    def answer(self, method: str, target: str, body: bytes) -> Answer:
+        path, _, raw_query = target.partition("?")
+        path = path.rstrip("/") or path
+        query = {k: v[-1] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+        request_method = "GET" if method == "HEAD" else method
+        try:
+            allowed = []
+            for route_method, pattern, handler in self.routes:
+                match = pattern.fullmatch(path)
+                if match is None:
+                    continue
+                if route_method != request_method:
+                    allowed.append(route_method)
+                    continue
+                labels = [unquote(g) for g in match.groups()]
+                data = self._json(body, method)
+                result = handler(data, query, *labels)
+                return self._ok(result)
+            if allowed:
+                raise ControlError(405, "MethodNotAllowedException",
+                                   f"{method} is not allowed on {path}; use {' or '.join(sorted(set(allowed)))}")
+            raise _not_found(f"No control route {method} {path}; the control API lives under "
+                             f"{PREFIX}/ (health, reset, state, meetings, journal, faults, clock, snapshot)")
+        except ControlError as exc:
+            return error_answer(exc.status, exc.error_type, exc.message)
+        except ServiceError as exc:  # a seeding call broke the API's rules: the service's own words
+            status = 404 if exc.shape == "NotFoundException" else 400
+            return error_answer(status, exc.shape, exc.message)
+        except (TypeError, ValueError) as exc:  # the service refused an argument: it names it
+            return error_answer(400, "BadRequestException", str(exc).replace("()", ""))
+
+    @staticmethod
+    def _json(body: bytes, method: str) -> Dict[str, Any]:
+        if not body.strip():
+            return {}
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise _bad("The request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise _bad(f"The request body must be a JSON object, got {type(data).__name__}")
+        return data
+
+    @staticmethod
+    def _ok(result: Any) -> Answer:
+        data = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+        return 200, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))], data
+
+    def _meeting(self, meeting_id: str) -> Meeting:
+        meeting = self.service.meeting(meeting_id)
+        if meeting is None:
+            raise _not_found(f"Meeting <{meeting_id}> not found")
+        return meeting
+
+    # -- routes -----------------------------------------------------------------------
+    def health(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        import botocore
+
+        from . import __version__
+        return {"status": "ok", "service": "chime-sdk-meetings", "version": __version__,
+                "botocore": botocore.__version__}
+
+    def reset(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        self.service.reset()
+        return {}
+
+    def state(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        account = query.get("account") or None
+        region = query.get("region") or None
+        service = self.service
+        with service.backend.lock:
+            meetings = [meeting_json(m) for m in service.meetings(account=account, region=region)]
+        return {"meetings": meetings, "now": service.now()}
+
+    def get_meeting(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
+        with self.service.backend.lock:
+            return meeting_json(self._meeting(meeting_id))
+
+    def add_meeting(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        fields = dict(body)
+        external = _field(fields, "ExternalMeetingId", str, "a string", "seeded-meeting")
+        media_region = _field(fields, "MediaRegion", str, "a region name such as 'us-east-1'")
+        region = _field(fields, "Region", str, "a region name such as 'us-east-1'")
+        account = _field(fields, "Account", str, "12 digits")
+        if account is not None and not (len(account) == 12 and account.isdigit()):
+            raise _bad(f"Account must be 12 digits, got {json.dumps(account)}")
+        if region is not None:
+            check_region(region, "Region")
+        for name in ("ExternalMeetingId", "MediaRegion", "Region", "Account"):
+            fields.pop(name, None)
+        op = protocol().operations["CreateMeeting"]
+        if op.input_converter is not None:
+            fields = op.input_converter(fields)
+        meeting = self.service.add_meeting(external_meeting_id=external, media_region=media_region,
+                                           region=region, account=account, **fields)
+        with self.service.backend.lock:
+            return meeting_json(meeting)
+
+    def add_attendee(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
+        self._meeting(meeting_id)
+        user = body.get("ExternalUserId")
+        if not isinstance(user, str):
+            raise _bad(f"ExternalUserId must be a string, got {json.dumps(user)}")
+        capabilities = _field(body, "Capabilities", dict, "an object such as "
+                              '{"Audio": "SendReceive", "Video": "None", "Content": "None"}')
+        attendee = self.service.add_attendee(meeting_id, user, capabilities)
+        return attendee_json(attendee)
+
+    def end_meeting(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
+        with self.service.backend.lock:
+            meeting = self._meeting(meeting_id)
+            ended = [meeting.meeting_id] + list(meeting.replicas)
+            self.service.end_meeting(meeting_id)
+        return {"Ended": ended}
+
+    def set_connected(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str,
+                      attendee_id: str) -> Dict[str, Any]:
+        connected = body.get("Connected", True)
+        if not isinstance(connected, bool):
+            raise _bad(f"Connected must be true or false, got {json.dumps(connected)}")
+        with self.service.backend.lock:
+            meeting = self._meeting(meeting_id)
+            if attendee_id.lower() not in meeting.attendees:
+                raise _not_found(f"Attendee <{attendee_id}> not found")
+            self.service.set_connected(meeting_id, attendee_id, connected)
+        return {}
+
+    def journal(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        operation = query.get("operation") or None
+        ok_text = query.get("ok")
+        ok: Optional[bool] = None
+        if ok_text:
+            if ok_text.lower() not in ("true", "false"):
+                raise _bad(f"ok must be true or false, got {ok_text!r}")
+            ok = ok_text.lower() == "true"
+        limit_text = query.get("limit")
+        calls = self.service.journal.calls(operation, ok=ok)
+        if limit_text:
+            if not limit_text.isdigit():
+                raise _bad(f"limit must be a whole number, got {limit_text!r}")
+            calls = calls[-int(limit_text):] if int(limit_text) else []
+        return {"calls": [call_json(c) for c in calls]}
+
+    def clear_journal(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        self.service.journal.clear()
+        return {}
+
+    def faults(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        return {"faults": [fault_json(f) for f in self.service.faults.rules()]}
+
+    def inject(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        known = ("Error", "Operation", "Times", "Match", "Message", "RetryAfter", "Members")
+        unknown = [k for k in body if k not in known]
+        if unknown:
+            raise _bad(f"unknown field {unknown[0]!r} in a fault; the fields are {', '.join(known)}")
+        error = body.get("Error")
+        if not isinstance(error, str):
+            raise _bad(f"Error must be the name of a modeled error such as \"ThrottlingException\", "
+                       f"got {json.dumps(error)}")
+        operation = _field(body, "Operation", str, "an operation name such as \"GetMeeting\"")
+        times = body["Times"] if "Times" in body else 1
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+            raise _bad(f"Times must be a whole number or null (until removed), got {json.dumps(times)}")
+        match = _field(body, "Match", dict, "an object of parameter names and values")
+        if match is not None:
+            names: List[str] = []
+            for op_name in ([operation] if operation else list(protocol().operations)):
+                shape = protocol().operations[op_name].input_shape if op_name in protocol().operations else None
+                names.extend(shape.members if shape is not None else [])
+            wrong = [k for k in match if k not in names]
+            if wrong and (operation is None or operation in protocol().operations):
+                raise _bad(f"Match names {wrong[0]!r}, which is not a parameter of "
+                           f"{operation or 'any operation'}")
+        message = _field(body, "Message", str, "a string")
+        retry_after = body.get("RetryAfter")
+        members = _field(body, "Members", dict, "an object", {})
+        try:
+            fault = self.service.inject(error, operation, times=times, message=message,
+                                        when=ParamMatch(match) if match else None,
+                                        retry_after=retry_after, **members)
+        except (TypeError, ValueError) as exc:
+            text = str(exc)
+            for py, http in (("retry_after", "RetryAfter"), ("times", "Times"), ("error ", "Error "),
+                             ("operation ", "Operation "), ("message", "Message"), ("inject() got", "Members has")):
+                text = text.replace(py, http)
+            raise _bad(text) from None
+        return fault_json(fault)
+
+    def remove_fault(self, body: Dict[str, Any], query: Dict[str, str], fault_id: str) -> Dict[str, Any]:
+        for fault in self.service.faults.rules():
+            if fault.id == fault_id:
+                self.service.remove_fault(fault)
+                return {}
+        raise _not_found(f"No active fault {fault_id!r} (exhausted faults are removed by themselves)")
+
+    def clear_faults(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        self.service.faults.clear()
+        return {}
+
+    def clock(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        return {"now": self.service.now()}
+
+    def set_clock(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        advance = body.get("Advance")
+        when = body.get("Time")
+        if (advance is None) == (when is None):
+            raise _bad('give exactly one of "Advance" (seconds) or "Time" (seconds since the epoch)')
+        if advance is not None:
+            if isinstance(advance, bool) or not isinstance(advance, _NUMBER):
+                raise _bad(f"Advance must be a number of seconds, got {json.dumps(advance)}")
+            if advance < 0:
+                raise _bad(f"Advance must not be negative (time only moves forward), got {advance}")
+            self.service.advance(advance)
+        else:
+            if isinstance(when, bool) or not isinstance(when, _NUMBER):
+                raise _bad(f"Time must be a number of seconds since the epoch, got {json.dumps(when)}")
+            self.service.set_time(when)
+        ended = self.service.end_due_meetings() if self.service.auto_end else []
+        return {"now": self.service.now(), "Ended": ended}
+
+    def snapshot(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        return self.service.snapshot()
+
+    def restore(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        try:
+            self.service.restore(body)
+        except ValueError as exc:
+            raise _bad(f"Not a usable snapshot: {exc}") from None
+        return {}
+
+
+__all__ = ["ControlAPI", "ParamMatch", "json_safe", "meeting_json", "call_json", "fault_json"]

@@ -1,0 +1,264 @@
+"""The HTTP front door: a standard WSGI application serving one ``ChimeService``.
+
+    app = make_app(ChimeService())      # any WSGI server can host it
+
+Every request whose path does not start with ``/_chime_mock/`` goes to
+``ChimeService.handle`` as raw method, URL, headers and body, and its answer
+goes back unchanged: the same wire bytes a boto3 client gets in-process.  The
+control region is the SigV4 credential scope of the ``Authorization`` header
+(clients sign with any fake credentials; the signature is not checked), else
+the ``Host`` when it is a real Chime endpoint name, else the service's default
+region.  The account is the access key id when that is exactly 12 digits
+(so one server holds several accounts apart), else the service's account.
+
+Requests under ``/_chime_mock/`` are the control API (``control_api``);
+``GET /_chime_mock/`` and a plain ``GET /`` serve the dashboard page.
+
+Nothing here knows an operation: routing, parsing, rules and serializing are
+the service's.  This module only moves bytes, refuses what is not a request
+of the API (too large a body: 413; a bug: 500 ``ServiceFailureException``,
+logged) and never lets a traceback reach a client.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import quote
+
+from .protocol import region_from_auth, region_from_host
+from .service import ChimeService, protocol
+
+log = logging.getLogger("chime_mock.server")
+
+#: Default limit of a request body; the largest legitimate request of the API
+#: (100 attendees in one BatchCreateAttendee) is a few tens of kilobytes.
+DEFAULT_MAX_BODY = 1024 * 1024
+CONTROL_PREFIX = "/_chime_mock/"
+DASHBOARD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard.html")
+
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]*)/")
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
+            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            409: "Conflict", 411: "Length Required", 413: "Payload Too Large", 422: "Unprocessable Entity",
+            429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
+            503: "Service Unavailable"}
+
+StartResponse = Callable[..., Any]
+Answer = Tuple[int, List[Tuple[str, str]], bytes]
+
+_PLACEHOLDER = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>chime_mock</title></head><body>"
+    "<h1>chime_mock</h1><p>Amazon Chime SDK Meetings mock server. Control API under "
+    "<a href='/_chime_mock/state'>/_chime_mock/</a> (state, journal, faults, clock, snapshot); "
+    "<a href='/_chime_mock/health'>health</a>.</p></body></html>")
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+def error_answer(status: int, error_type: str, message: str, request_id: Optional[str] = None) -> Answer:
+    """An answer in AWS's JSON error envelope (``x-amzn-ErrorType`` header;
+    ``Code``/``Message`` body) for what the front door itself refuses."""
+    from .errors import short_code
+    import json
+
+    body: Dict[str, Any] = {"Code": short_code(error_type), "Message": message}
+    headers = [("x-amzn-ErrorType", error_type), ("Content-Type", "application/json")]
+    if request_id is not None:
+        body["RequestId"] = request_id
+        headers.append(("x-amzn-RequestId", request_id))
+    data = json.dumps(body).encode()
+    headers.append(("Content-Length", str(len(data))))
+    return status, headers, data
+
+
+def account_from_auth(auth: Optional[str]) -> Optional[str]:
+    """The access key id of a SigV4 ``Authorization`` header when it is exactly
+    12 digits (an account id, as LocalStack reads it), else None."""
+    if not auth:
+        return None
+    match = _ACCESS_KEY.search(auth)
+    if match is None:
+        return None
+    key = match.group(1)
+    return key if len(key) == 12 and key.isdigit() else None
+
+
+def read_body(environ: Dict[str, Any], limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes (``RequestTooLarge`` beyond,
+    without reading the rest).  Honours ``Content-Length``; without one (a
+    chunked request the server decodes for us) reads to the end."""
+    stream = environ.get("wsgi.input")
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    if length_text:
+        try:
+            length = int(length_text)
+        except ValueError:
+            raise ValueError(f"Content-Length {length_text!r} is not a number") from None
+        if length < 0:
+            raise ValueError(f"Content-Length {length_text!r} is negative")
+        if length > limit:
+            raise RequestTooLarge(length)
+        if length == 0 or stream is None:
+            return b""
+        parts: List[bytes] = []
+        remaining = length
+        while remaining > 0:
+            chunk = stream.read(remaining)
+            if not chunk:
+                break
+            parts.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(parts)
+    chunked = "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower()
+    if stream is None or not (chunked or environ.get("wsgi.input_terminated")):
+        return b""
+    parts = []
+    size = 0
+    while True:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(size)
+    return b"".join(parts)
+
+
+def request_headers(environ: Dict[str, Any]) -> Dict[str, str]:
+    """The request's headers with their HTTP names in lower case."""
+    headers: Dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
+        value = environ.get(key)
+        if value:
+            headers[name] = value
+    return headers
+
+
+def request_target(environ: Dict[str, Any]) -> str:
+    """The raw request target (path and query, still percent-encoded)."""
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if target:
+        if "://" in target:            # absolute-form target (a proxy-style request)
+            rest = target.split("://", 1)[1]
+            slash = rest.find("/")
+            target = rest[slash:] if slash >= 0 else "/"
+        return target
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    target = quote(path.encode("latin-1").decode("utf-8", "surrogateescape"), safe="/-_.~!$&'()*+,;=:@%")
+    query = environ.get("QUERY_STRING")
+    return target + ("?" + query if query else "")
+
+
+class ChimeApp:
+    """The WSGI application (see the module docstring)."""
+
+    def __init__(self, service: ChimeService, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+        if not isinstance(service, ChimeService):
+            raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+            raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
+        from .control_api import ControlAPI
+
+        self.service = service
+        self.max_body = max_body
+        self.controls = ControlAPI(service)
+        self._busy = 0
+        self._idle = threading.Condition()
+        protocol()  # compile the model now, not on the first request
+
+    # -- in-flight bookkeeping, for a clean shutdown -----------------------------------------
+    @property
+    def in_flight(self) -> int:
+        return self._busy
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being answered; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+    # -- WSGI ----------------------------------------------------------------------------
+    def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with self._idle:
+            self._busy += 1
+        try:
+            try:
+                status, headers, body = self.answer(environ)
+            except Exception:  # never a traceback on the wire: a bug is a logged 500
+                log.exception("chime_mock server failed on %s %s", environ.get("REQUEST_METHOD"),
+                              environ.get("PATH_INFO"))
+                status, headers, body = error_answer(
+                    500, "ServiceFailureException", "chime_mock failed while answering this request; "
+                    "see the server's log", self.service.ids.uuid4())
+            start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
+            if environ.get("REQUEST_METHOD") == "HEAD":
+                return [b""]
+            return [body]
+        finally:
+            with self._idle:
+                self._busy -= 1
+                if self._busy == 0:
+                    self._idle.notify_all()
+
+    def answer(self, environ: Dict[str, Any]) -> Answer:
+        method = environ.get("REQUEST_METHOD") or "GET"
+        target = request_target(environ)
+        path = target.partition("?")[0]
+        headers = request_headers(environ)
+        try:
+            body = read_body(environ, self.max_body)
+        except RequestTooLarge:
+            environ["chime_mock.close"] = True
+            return error_answer(413, "RequestEntityTooLargeException",
+                                f"The request body is larger than this server accepts ({self.max_body} bytes)")
+        except ValueError as exc:
+            return error_answer(400, "BadRequestException", str(exc))
+        if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
+            if method in ("GET", "HEAD") and path in (CONTROL_PREFIX, CONTROL_PREFIX.rstrip("/")):
+                return self.dashboard()
+            return self.controls.answer(method, target, body)
+        if path == "/" and method in ("GET", "HEAD") and not self._is_api_call(method, target):
+            return self.dashboard()
+        host = headers.get("host") or environ.get("SERVER_NAME") or "localhost"
+        url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}"
+        region = region_from_auth(headers) or region_from_host(protocol().split_url(url)[0])
+        account = account_from_auth(headers.get("authorization"))
+        wire = self.service.handle(method, url, headers, body, region=region, account=account)
+        return wire.status, list(wire.headers.items()), wire.body
+
+    @staticmethod
+    def _is_api_call(method: str, target: str) -> bool:
+        from .protocol import RouteNotFound
+
+        proto = protocol()
+        try:
+            proto.route(method if method != "HEAD" else "GET", "/", proto.parse_query(target.partition("?")[2]))
+        except RouteNotFound:
+            return False
+        return True
+
+    def dashboard(self) -> Answer:
+        try:
+            with open(DASHBOARD_FILE, "rb") as handle:
+                page = handle.read()
+        except OSError:
+            page = _PLACEHOLDER.encode()
+        return 200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                     ("Content-Length", str(len(page)))], page
+
+
+def make_app(service: Optional[ChimeService] = None, *, max_body: int = DEFAULT_MAX_BODY) -> ChimeApp:
+    """A WSGI application answering the Chime SDK Meetings API and the control
+    API from ``service`` (a new ``ChimeService()`` when not given)."""
+    return ChimeApp(service if service is not None else ChimeService(), max_body=max_body)
+
+
+__all__ = ["make_app", "ChimeApp", "DEFAULT_MAX_BODY", "CONTROL_PREFIX", "account_from_auth", "error_answer"]
