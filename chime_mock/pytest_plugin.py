@@ -115,9 +115,6 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: Any) -> Iterator[None]:
         activation.stop()
 
 
-__all__ = ["chime_meetings", "MARKER"]
-
-
 @pytest.fixture(scope="session")
 def chime_meetings_server_process() -> Iterator[Any]:
     """One ``chime-mock serve`` subprocess on a free loopback port for the
@@ -139,3 +136,6 @@ def chime_meetings_server(chime_meetings_server_process: Any) -> Any:
     points the AWS CLI or any AWS SDK at it with fake credentials)."""
     chime_meetings_server_process.client.reset()
     return chime_meetings_server_process
+
+
+__all__ = ["chime_meetings", "chime_meetings_server", "chime_meetings_server_process", "MARKER"]
