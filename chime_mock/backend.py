@@ -7,8 +7,8 @@ model names them, and returns the output members as a dict, or raises a
 anything, under one lock, so a rejected request changes nothing and
 concurrent callers see each operation whole.
 
-Behaviour follows ../shared/service-facts.md; the decision numbers (D1...)
-refer to its Part A.
+Behaviour follows docs/behaviour.md; a decision number in a comment (D1...)
+is the section of that name there (``docs/behaviour.md#d1``...).
 """
 from __future__ import annotations
 
@@ -276,7 +276,7 @@ class ChimeBackend:
                 return meeting
         return None
 
-    # -- capability rules (service-facts 4.5) -----------------------------------
+    # -- capability rules (docs/behaviour.md#capabilities) -------------------------------
     @staticmethod
     def default_capabilities(meeting: Meeting) -> Dict[str, str]:
         video_off = meeting.resolution("Video") == "None"

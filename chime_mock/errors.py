@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 # Shape name -> the short ``Code`` the Chime family puts in the JSON body
-# (service-facts.md D5).  A shape missing here (a future botocore addition)
+# (docs/behaviour.md#d5).  A shape missing here (a future botocore addition)
 # falls back to its name without the ``Exception`` suffix.
 SHORT_CODES: Dict[str, str] = {
     "BadRequestException": "BadRequest",
@@ -32,7 +32,7 @@ def short_code(shape_name: str) -> str:
 
 
 class ServiceError(Exception):
-    """A modeled error of the service, answered with the D5 envelope.
+    """A modeled error of the service, answered with the envelope of docs/behaviour.md#d5.
 
     ``shape`` is the exception shape's name (``NotFoundException``...);
     ``members`` are the shape's extra members (``ResourceName``,
