@@ -100,3 +100,24 @@ def test_js_flow_fails_loudly_when_the_server_is_wrong(js_sdk, tmp_path):
     done = _run_flow(f"http://127.0.0.1:{port}", timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL: " in done.stderr, done.stderr
+
+
+def test_readme_javascript_example_runs_as_written(js_sdk, chime_meetings_server):
+    """README's ```js example, run by node next to the pinned SDK against the server."""
+    import re
+    from chime_mock.client import client_env
+
+    readme = (JS_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```js\n(.*?)```", readme, flags=re.S)
+    assert blocks, "README has no ```js example"
+    script = JS_DIR / f"readme_example_{os.getpid()}.mjs"   # beside node_modules, so imports resolve
+    script.write_text(blocks[0], encoding="utf-8")
+    try:
+        env = client_env(chime_meetings_server.url)
+        env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, NODE_NO_WARNINGS="1")
+        done = subprocess.run([NODE, script.name], cwd=JS_DIR, env=env,  # type: ignore[list-item]
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        script.unlink()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert chime_meetings_server.client.journal("BatchCreateAttendee")[0]["Status"] == 200
