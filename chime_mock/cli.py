@@ -27,7 +27,10 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
+
+if TYPE_CHECKING:  # the server module is imported only when serving
+    from .server import ChimeApp
 
 log = logging.getLogger("chime_mock.server")
 
@@ -116,14 +119,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 2
 
 
-def _bind_address(host: str) -> tuple:
+def _bind_address(host: str) -> Tuple[int, str]:
     """(family, address) for ``host``: the first address it resolves to."""
     try:
         infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise ValueError(f"--host {host!r} does not resolve: {exc}") from None
     family, _, _, _, sockaddr = infos[0]
-    return family, sockaddr[0]
+    return family, cast(str, sockaddr[0])  # an IP address: the host was a name or address
 
 
 def _url_host(address: str) -> str:
@@ -234,7 +237,7 @@ def _use_envelope_errors(server: Any) -> None:
     names = {400: "BadRequestException", 413: "RequestEntityTooLargeException",
              431: "RequestHeaderFieldsTooLargeException", 501: "NotImplementedException"}
 
-    class EnvelopeErrorTask(ErrorTask):
+    class EnvelopeErrorTask(ErrorTask):  # type: ignore[misc]  # waitress is untyped
         def execute(self) -> None:
             error = self.request.error
             code = int(getattr(error, "code", 400))
@@ -248,13 +251,13 @@ def _use_envelope_errors(server: Any) -> None:
             self.content_length = len(body)
             self.write(body)
 
-    class EnvelopeChannel(HTTPChannel):
+    class EnvelopeChannel(HTTPChannel):  # type: ignore[misc]  # waitress is untyped
         error_task_class = EnvelopeErrorTask
 
     server.channel_class = EnvelopeChannel
 
 
-def _run_until_signal(server: Any, app: Any, grace: float, stopping: List[int]) -> None:
+def _run_until_signal(server: Any, app: ChimeApp, grace: float, stopping: List[int]) -> None:
     """Serve until ``stopping`` gets a signal number, then drain: stop
     accepting, finish every request already under way (received in part or
     whole, or being answered) and flush its answer, for at most ``grace`` seconds."""

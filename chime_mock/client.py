@@ -21,7 +21,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, cast
 from urllib.parse import quote, urlencode
 
 
@@ -75,7 +75,7 @@ class ChimeMockClient:
 
     # -- server and state ---------------------------------------------------------------
     def health(self) -> Dict[str, Any]:
-        return self._call("GET", "health")
+        return cast(Dict[str, Any], self._call("GET", "health"))
 
     def reset(self) -> None:
         """Forget every meeting, the journal, the fault rules and any clock change."""
@@ -83,31 +83,31 @@ class ChimeMockClient:
 
     def state(self, *, account: Optional[str] = None, region: Optional[str] = None) -> Dict[str, Any]:
         """``{"meetings": [...], "now": seconds}``, optionally of one account and/or region."""
-        return self._call("GET", "state", query={"account": account, "region": region})
+        return cast(Dict[str, Any], self._call("GET", "state", query={"account": account, "region": region}))
 
     def meetings(self, *, account: Optional[str] = None, region: Optional[str] = None) -> List[Dict[str, Any]]:
-        return self.state(account=account, region=region)["meetings"]
+        return cast(List[Dict[str, Any]], self.state(account=account, region=region)["meetings"])
 
     def meeting(self, meeting_id: str) -> Dict[str, Any]:
         """One live meeting with its attendees, tags, transcription and replicas (404 if gone)."""
-        return self._call("GET", f"meetings/{quote(meeting_id, safe='')}")
+        return cast(Dict[str, Any], self._call("GET", f"meetings/{quote(meeting_id, safe='')}"))
 
     def add_meeting(self, **fields: Any) -> Dict[str, Any]:
         """Seed a meeting under CreateMeeting's rules; ``fields`` are CreateMeeting's
         members (``ExternalMeetingId``, ``MediaRegion``, ``Tags``...) plus ``Region``
         and ``Account``."""
-        return self._call("POST", "meetings", fields)
+        return cast(Dict[str, Any], self._call("POST", "meetings", fields))
 
     def add_attendee(self, meeting_id: str, external_user_id: str,
                      capabilities: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
         body: Dict[str, Any] = {"ExternalUserId": external_user_id}
         if capabilities is not None:
             body["Capabilities"] = capabilities
-        return self._call("POST", f"meetings/{quote(meeting_id, safe='')}/attendees", body)
+        return cast(Dict[str, Any], self._call("POST", f"meetings/{quote(meeting_id, safe='')}/attendees", body))
 
     def end_meeting(self, meeting_id: str) -> List[str]:
         """End a meeting as the service does on its own; returns the IDs ended (replicas too)."""
-        return self._call("POST", f"meetings/{quote(meeting_id, safe='')}/end")["Ended"]
+        return cast(List[str], self._call("POST", f"meetings/{quote(meeting_id, safe='')}/end")["Ended"])
 
     def set_connected(self, meeting_id: str, attendee_id: str, connected: bool = True) -> None:
         self._call("POST", f"meetings/{quote(meeting_id, safe='')}/attendees/{quote(attendee_id, safe='')}"
@@ -117,14 +117,15 @@ class ChimeMockClient:
     def journal(self, operation: Optional[str] = None, *, ok: Optional[bool] = None,
                 limit: Optional[int] = None) -> List[Dict[str, Any]]:
         """Calls answered, oldest first (``limit``: only the newest N)."""
-        return self._call("GET", "journal", query={"operation": operation, "ok": ok, "limit": limit})["calls"]
+        answer = self._call("GET", "journal", query={"operation": operation, "ok": ok, "limit": limit})
+        return cast(List[Dict[str, Any]], answer["calls"])
 
     def clear_journal(self) -> None:
         self._call("DELETE", "journal")
 
     # -- faults ----------------------------------------------------------------------------
     def faults(self) -> List[Dict[str, Any]]:
-        return self._call("GET", "faults")["faults"]
+        return cast(List[Dict[str, Any]], self._call("GET", "faults")["faults"])
 
     def inject(self, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
                match: Optional[Dict[str, Any]] = None, message: Optional[str] = None,
@@ -136,7 +137,7 @@ class ChimeMockClient:
                            ("RetryAfter", retry_after), ("Members", members or None)):
             if value is not None:
                 body[key] = value
-        return self._call("POST", "faults", body)
+        return cast(Dict[str, Any], self._call("POST", "faults", body))
 
     def remove_fault(self, fault: Any) -> None:
         """Remove a fault by its ``Id`` (or the dict ``inject`` returned)."""
@@ -148,18 +149,18 @@ class ChimeMockClient:
 
     # -- clock -----------------------------------------------------------------------------
     def clock(self) -> float:
-        return self._call("GET", "clock")["now"]
+        return cast(float, self._call("GET", "clock")["now"])
 
     def advance(self, seconds: float) -> Dict[str, Any]:
         """Move the clock forward; ``{"now": ..., "Ended": [...]}`` (auto-end ends what is due)."""
-        return self._call("POST", "clock", {"Advance": seconds})
+        return cast(Dict[str, Any], self._call("POST", "clock", {"Advance": seconds}))
 
     def set_time(self, timestamp: float) -> Dict[str, Any]:
-        return self._call("POST", "clock", {"Time": timestamp})
+        return cast(Dict[str, Any], self._call("POST", "clock", {"Time": timestamp}))
 
     # -- snapshots -------------------------------------------------------------------------
     def snapshot(self) -> Dict[str, Any]:
-        return self._call("GET", "snapshot")
+        return cast(Dict[str, Any], self._call("GET", "snapshot"))
 
     def restore(self, snapshot: Dict[str, Any]) -> None:
         self._call("POST", "snapshot", snapshot)
@@ -204,7 +205,9 @@ class ServerProcess:
         command = [python or sys.executable, "-m", "chime_mock", "serve", "--port", "0", *args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, env=env)
         line: List[bytes] = []
-        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
+        stdout = self.process.stdout
+        assert stdout is not None  # stdout=PIPE
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
         first = line[0].decode("utf-8", "replace").strip() if line else ""

@@ -58,7 +58,7 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-class ParamMatch(dict):
+class ParamMatch(Dict[str, Any]):
     """A fault's ``when=`` predicate from the HTTP form ``"Match": {param: value}``:
     true when every named parameter of the call equals the given value."""
 

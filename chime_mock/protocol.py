@@ -15,17 +15,22 @@ import base64
 import datetime
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
 from botocore.model import OperationModel, Shape
 
 from ._model import error_shapes, service_model
 from .errors import BadRequest, ServiceError
-from .validation import ValidatorCompiler, bad_request, camel, raise_for, violation
+from .validation import Check, ValidatorCompiler, bad_request, camel, raise_for, violation
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+# One value converted between wire JSON and Python; the top-level input
+# converter works on a whole parameter dict.
+Convert = Callable[[Any], Any]
+ConvertParams = Callable[[Dict[str, Any]], Dict[str, Any]]
 
 
 def _no_constant(name: str) -> Any:
@@ -57,7 +62,7 @@ class RouteNotFound(Exception):
     """No operation of the model matches the request's method, path and query."""
 
 
-def _converter(shape: Shape, direction: str):
+def _converter(shape: Shape, direction: str) -> Optional[Convert]:
     """Return a function converting wire JSON <-> Python for ``shape``, or None
     when the shape tree holds only JSON-native types (the common case: values
     pass through untouched)."""
@@ -78,20 +83,20 @@ def _converter(shape: Shape, direction: str):
             return None
         return lambda v: {k: (subs[k](x) if k in subs and x is not None else x) for k, x in v.items()} if isinstance(v, dict) else v
     if type_name == "list":
-        sub = _converter(shape.member, direction)
-        if sub is None:
+        item_sub = _converter(shape.member, direction)
+        if item_sub is None:
             return None
         if direction == "in":
             def read_items(v: Any) -> Any:
                 # The request's own freshly parsed list: converted in place.
                 if isinstance(v, list):
                     for index, item in enumerate(v):
-                        new = sub(item)
+                        new = item_sub(item)
                         if new is not item:
                             v[index] = new
                 return v
             return read_items
-        return lambda v: [sub(x) for x in v] if isinstance(v, list) else v
+        return lambda v: [item_sub(x) for x in v] if isinstance(v, list) else v
     if type_name == "map":
         sub = _converter(shape.value, direction)
         if sub is None:
@@ -100,7 +105,7 @@ def _converter(shape: Shape, direction: str):
     return None
 
 
-def _structure_reader(shape: Shape, subs: Dict[str, Any]):
+def _structure_reader(shape: Shape, subs: Dict[str, Convert]) -> Convert:
     """A nested request structure keeps only the members its shape declares,
     as the service's deserializer does: an unknown member is dropped, never
     stored nor echoed back (so no junk, however odd, reaches the state).
@@ -121,7 +126,7 @@ def _structure_reader(shape: Shape, subs: Dict[str, Any]):
     return read
 
 
-def _input_converter(shape: Shape):
+def _input_converter(shape: Shape) -> Optional[ConvertParams]:
     """The top-level input converter: its parameters are already only the
     declared members (``Operation.parse`` picks them), so only members that
     need converting or pruning are visited; None when there are none."""
@@ -247,8 +252,8 @@ class Operation:
         self.header_members: List[Tuple[str, str, Shape]] = []
         self.body_members: Dict[str, Shape] = {}
         self.payload: Optional[str] = None
-        self.input_converter = None
-        self.validate = None
+        self.input_converter: Optional[ConvertParams] = None
+        self.validate: Optional[Check] = None
         if shape is not None:
             self.payload = shape.serialization.get("payload")
             for name, member in shape.members.items():
@@ -272,7 +277,7 @@ class Operation:
         self.out_status_member: Optional[str] = None
         self.out_body: List[str] = []
         self.out_payload: Optional[str] = None
-        self.output_converter = None
+        self.output_converter: Optional[Convert] = None
         if out is not None:
             self.out_payload = out.serialization.get("payload")
             for name, member in out.members.items():
@@ -332,6 +337,7 @@ class Operation:
         if self.input_converter is not None:
             params = self.input_converter(params)
         errors: List[str] = []
+        assert self.validate is not None  # compiled whenever there is an input shape
         self.validate(params, "", errors)
         raise_for(errors)
         return params
@@ -427,8 +433,9 @@ class Protocol:
         return parse_qs(raw_query, keep_blank_values=True) if raw_query else {}
 
     def error_response(self, error: ServiceError, request_id: str) -> WireResponse:
-        """The D5 envelope: status, x-amzn-ErrorType, x-amzn-RequestId, body
-        ``Code``/``Message``/``RequestId`` and the shape's other members."""
+        """The error envelope (docs/behaviour.md#d5): status, x-amzn-ErrorType,
+        x-amzn-RequestId, body ``Code``/``Message``/``RequestId`` and the
+        shape's other members."""
         shape = self._errors.get(error.shape)
         status = 400
         headers = {"x-amzn-ErrorType": error.shape, "x-amzn-RequestId": request_id, "Content-Type": "application/json"}
@@ -451,10 +458,6 @@ class Protocol:
 
 
 _REGION_FROM_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([a-z0-9-]+)/")
-
-# The control region a Chime host serves, from botocore's endpoint data (every
-# partition, FIPS and dual-stack hosts); None for any other host.
-from .endpoints import region_from_host  # noqa: E402  (kept beside the other host helpers)
 
 
 def header_text(headers: Mapping[str, Any], name: str) -> Optional[str]:

@@ -28,7 +28,8 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote
 
-from .protocol import region_from_auth, region_from_host
+from .endpoints import region_from_host
+from .protocol import region_from_auth
 from .service import ChimeService, protocol
 
 log = logging.getLogger("chime_mock.server")

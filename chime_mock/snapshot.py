@@ -39,7 +39,7 @@ def _fields(cls: type) -> List[Tuple[str, Any, bool]]:
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         out.append((f.name, hints[f.name], required))
     return out
 
@@ -175,7 +175,7 @@ def load(service: "ChimeService", data: Any) -> None:
         raise ValueError("token_secret is missing") from None
     except ValueError as exc:
         raise ValueError(f"token_secret must be hex: {exc}") from None
-    rng_state: Optional[tuple] = None
+    rng_state: Optional[Tuple[Any, ...]] = None
     if data.get("ids") is not None:
         ids = data["ids"]
         if not (isinstance(ids, list) and len(ids) == 3 and isinstance(ids[1], list)):

@@ -3,7 +3,7 @@
 botocore checks ``required``, types and *minimums* before sending; the real
 service also checks maximum lengths, patterns, enums and ranges.  These
 validators check all of it (raw-HTTP callers skip botocore's checks too) and
-report violations in AWS's framework wording (service-facts.md D4)::
+report violations in AWS's framework wording (docs/behaviour.md#d4)::
 
     1 validation error detected: Value at 'externalUserId' failed to satisfy
     constraint: Member must have length less than or equal to 64
@@ -14,7 +14,7 @@ parameters it actually carries.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from botocore.model import Shape
 
@@ -111,7 +111,7 @@ class ValidatorCompiler:
         if type_name in ("string", "list", "map", "blob"):
             lo, hi = meta.get("min"), meta.get("max")
             if lo is not None or hi is not None:
-                def length(value, path, errors, lo=lo, hi=hi):
+                def length(value: Any, path: str, errors: List[str], lo: Any = lo, hi: Any = hi) -> None:
                     n = len(value)
                     if lo is not None and n < lo:
                         _fail(errors, value, shape, path, f"Member must have length greater than or equal to {lo}")
@@ -121,7 +121,7 @@ class ValidatorCompiler:
         if type_name in ("integer", "long", "float", "double"):
             lo, hi = meta.get("min"), meta.get("max")
             if lo is not None or hi is not None:
-                def value_range(value, path, errors, lo=lo, hi=hi):
+                def value_range(value: Any, path: str, errors: List[str], lo: Any = lo, hi: Any = hi) -> None:
                     if lo is not None and value < lo:
                         _fail(errors, value, shape, path, f"Member must have value greater than or equal to {lo}")
                     if hi is not None and value > hi:
@@ -133,7 +133,7 @@ class ValidatorCompiler:
                 allowed = frozenset(enum)
                 text = "[" + ", ".join(enum) + "]"
 
-                def in_enum(value, path, errors):
+                def in_enum(value: Any, path: str, errors: List[str]) -> None:
                     if value not in allowed:
                         _fail(errors, value, shape, path, f"Member must satisfy enum value set: {text}")
                 checks.append(in_enum)
@@ -142,7 +142,7 @@ class ValidatorCompiler:
                 # Java (Coral) semantics: ASCII classes, the whole value must match.
                 regex = re.compile(pattern, re.ASCII)
 
-                def matches(value, path, errors):
+                def matches(value: Any, path: str, errors: List[str]) -> None:
                     if regex.fullmatch(value) is None:
                         _fail(errors, value, shape, path, f"Member must satisfy regular expression pattern: {pattern}")
                 checks.append(matches)
@@ -153,7 +153,7 @@ class ValidatorCompiler:
             ]
             required = tuple((name, camel(name)) for name in shape.required_members)
 
-            def structure(value, path, errors):
+            def structure(value: Any, path: str, errors: List[str]) -> None:
                 prefix = path + "." if path else ""
                 for name, field in required:
                     if value.get(name) is None:
@@ -166,7 +166,7 @@ class ValidatorCompiler:
         elif type_name == "list":
             member_check = self.compile(shape.member)
 
-            def items(value, path, errors):
+            def items(value: Any, path: str, errors: List[str]) -> None:
                 for index, item in enumerate(value, 1):
                     if item is None:
                         errors.append(violation(f"{path}.{index}.member", "Member must not be null", NULL))
@@ -177,7 +177,7 @@ class ValidatorCompiler:
             key_check = self.compile(shape.key)
             value_check = self.compile(shape.value)
 
-            def entries(value, path, errors):
+            def entries(value: Any, path: str, errors: List[str]) -> None:
                 for key, item in value.items():
                     seen = len(errors)
                     key_check(key, f"{path}.key", errors)
@@ -186,34 +186,34 @@ class ValidatorCompiler:
                         value_check(item, f"{path}.{key}", errors)
             checks.append(entries)
 
-        checks = tuple(checks)
+        frozen: Tuple[Check, ...] = tuple(checks)
 
         if type_name == "string":
             # Every string of every request passes here, whatever its location
             # (path, query, header, body): the one place that refuses text with
             # no UTF-8 form, before any other check could echo it.
-            def string_check(value, path, errors):
+            def string_check(value: Any, path: str, errors: List[str]) -> None:
                 if not isinstance(value, str):
                     _fail(errors, value, shape, path, "Member must be a string")
                     return
                 if not value.isascii() and _SURROGATE.search(value) is not None:
                     errors.append(violation(path, SURROGATE_CONSTRAINT))
                     return
-                for one in checks:
+                for one in frozen:
                     one(value, path, errors)
             return string_check
 
-        def check(value, path, errors):
+        def check(value: Any, path: str, errors: List[str]) -> None:
             if not _type_ok(type_name, value):
                 _fail(errors, value, shape, path, f"Member must be {type_text}")
                 return
-            for one in checks:
+            for one in frozen:
                 one(value, path, errors)
         return check
 
 
 def bad_request(errors: List[str]) -> BadRequest:
-    """The D4 ``BadRequestException`` for one or more violations."""
+    """The ``BadRequestException`` for one or more violations (docs/behaviour.md#d4)."""
     n = len(errors)
     noun = "error" if n == 1 else "errors"
     return BadRequest(f"{n} validation {noun} detected: " + "; ".join(errors))
