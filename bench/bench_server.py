@@ -235,10 +235,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_chime() -> Tuple[subprocess.Popen, int]:
+def start_chime(extra: Sequence[str] = ()) -> Tuple[subprocess.Popen, int]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen([sys.executable, "-m", "chime_mock", "serve", "--port", "0",
-                             "--account-id", CHIME_ACCOUNT],
+                             "--account-id", CHIME_ACCOUNT, *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = proc.stdout.readline().strip()  # type: ignore[union-attr]
     prefix = "chime_mock listening on http://"
@@ -310,11 +310,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="concurrencies (default 1 8)")
     parser.add_argument("--max-requests", type=int, default=100_000, help="cap per client per cell")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--serve-args", default="", help="extra arguments for chime-mock serve, e.g. '--threads 4'")
     args = parser.parse_args(argv)
     if not (0 < args.seconds <= 60 and 0 <= args.warmup <= 10 and 1 <= args.rounds <= 10):
         parser.error("--seconds 0-60, --warmup 0-10, --rounds 1-10")
 
-    chime_proc, chime_port = start_chime()
+    chime_proc, chime_port = start_chime(args.serve_args.split())
     moto_proc, moto_port = start_moto()
     try:
         chime_host, moto_host = f"127.0.0.1:{chime_port}", f"127.0.0.1:{moto_port}"
