@@ -230,18 +230,8 @@ def test_regions_and_partitions(chime_meetings):
     assert len(chime_meetings.meetings()) == 2
 
 
-def test_failing_credential_process_is_not_run(chime_meetings, tmp_path, monkeypatch):
-    marker = tmp_path / "ran"
-    config = tmp_path / "config"
-    config.write_text(textwrap.dedent(f"""\
-        [profile broken]
-        credential_process = {sys.executable} -c "open({str(marker)!r}, 'w').write('x'); raise SystemExit(3)"
-        region = eu-central-1
-    """))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+def test_failing_credential_process_is_not_run(chime_meetings, broken_profile, monkeypatch):
+    marker = broken_profile
     monkeypatch.setenv("AWS_PROFILE", "broken")
 
     async def run():
