@@ -133,11 +133,40 @@ def _url_host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _connection_limit() -> int:
+    """As many open connections as the process's file limit leaves room for
+    (waitress's default of 100 lets 100 idle keep-alive clients lock others out)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return 1000
+    if soft == resource.RLIM_INFINITY:
+        return 4000
+    return max(100, min(4000, int(soft) - 64))
+
+
+def check_state_path(path: str) -> None:
+    """Refuse at start a --state FILE the server could not write at its stop."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"--state {path}: is a directory, not a file")
+    if not os.path.isdir(directory):
+        raise ValueError(f"--state {path}: the folder {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ValueError(f"--state {path}: the folder {directory} is not writable, so the state could not be saved")
+
+
 def load_state(service: Any, path: str) -> bool:
     """Restore ``service`` from the snapshot in ``path``; False if there is no file."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+            data = json.load(handle, parse_constant=_no_constant)
     except FileNotFoundError:
         return False
     except (OSError, ValueError) as exc:
@@ -188,6 +217,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(exc).replace("default_region", "--region"))
     if args.state:
         try:
+            check_state_path(args.state)
             if load_state(service, args.state):
                 log.info("state loaded from %s", args.state)
         except ValueError as exc:
@@ -202,8 +232,9 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     app = make_app(service, max_body=args.max_body)
     try:
         server = create_server(app, host=address, port=args.port, threads=args.threads, ident="chime_mock",
-                               max_request_body_size=args.max_body, clear_untrusted_proxy_headers=True,
-                               channel_timeout=120)
+                               max_request_body_size=args.max_body,
+                               clear_untrusted_proxy_headers=True, channel_timeout=120,
+                               connection_limit=_connection_limit())
     except OSError as exc:
         print(f"chime_mock: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

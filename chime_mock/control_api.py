@@ -112,6 +112,11 @@ _NUMBER = (int, float)
 Handler = Callable[..., Any]
 
 
+def _no_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity (Python's parser accepts them; JavaScript's does not)."""
+    raise ValueError(f"{name} is not JSON")
+
+
 class ControlAPI:
     """Routes ``/_chime_mock/...`` requests to the service's controls."""
 
@@ -178,8 +183,8 @@ class ControlAPI:
         if not body.strip():
             return {}
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            data = json.loads(body, parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise _bad("The request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise _bad(f"The request body must be a JSON object, got {type(data).__name__}")

@@ -36,7 +36,11 @@ log = logging.getLogger("chime_mock.server")
 
 #: Default limit of a request body; the largest legitimate request of the API
 #: (100 attendees in one BatchCreateAttendee) is a few tens of kilobytes.
-DEFAULT_MAX_BODY = 1024 * 1024
+#: The largest request body accepted (API calls and control routes alike).  An
+#: API request is far smaller (a 100-attendee batch is under 40 KB); the limit
+#: leaves room for restoring a snapshot of a large state (400 meetings with 5
+#: attendees each is about 1.2 MB).  ``chime-mock serve --max-body`` changes it.
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
 CONTROL_PREFIX = "/_chime_mock/"
 DASHBOARD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard.html")
 
@@ -214,6 +218,7 @@ class ChimeApp:
         target = request_target(environ)
         path = target.partition("?")[0]
         headers = request_headers(environ)
+        control = path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/")
         try:
             body = read_body(environ, self.max_body)
         except RequestTooLarge:
@@ -222,13 +227,15 @@ class ChimeApp:
                                 f"The request body is larger than this server accepts ({self.max_body} bytes)")
         except ValueError as exc:
             return error_answer(400, "BadRequestException", str(exc))
-        if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
+        if control:
             if method in ("GET", "HEAD") and path in (CONTROL_PREFIX, CONTROL_PREFIX.rstrip("/")):
                 return self.dashboard()
             return self.controls.answer(method, target, body)
         if path == "/" and method in ("GET", "HEAD") and not self._is_api_call(method, target):
             return self.dashboard()
         host = headers.get("host") or environ.get("SERVER_NAME") or "localhost"
+        if any(c in host for c in "/?#@\\ \t") or not host.isprintable():
+            return error_answer(400, "BadRequestException", "The Host header is not a host name")
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}"
         region = region_from_auth(headers) or region_from_host(protocol().split_url(url)[0])
         account = account_from_auth(headers.get("authorization"))

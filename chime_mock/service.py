@@ -20,6 +20,7 @@ import copy
 import difflib
 import functools
 import logging
+import math
 import os
 import re
 import sys
@@ -94,6 +95,22 @@ def _region_in_config(path: str, mtime: float, profile: str) -> Optional[str]:
     section = sections.get(profile if profile == "default" else f"profile {profile}") or sections.get(profile) or {}
     region = section.get("region")
     return str(region) if region else None
+
+
+_LATEST = 253402300800.0   # 10000-01-01: beyond it no date can be written
+
+
+def _finite(value: Any, argument: str, what: str) -> float:
+    """``value`` as a finite float, else TypeError/ValueError naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{argument} must be {what}, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or abs(number) >= _LATEST:
+        raise ValueError(f"{argument} must be {what}, got {value!r}")
+    return number
 
 
 def check_region(value: Any, argument: str) -> str:
@@ -195,17 +212,18 @@ class ChimeService:
 
     def advance(self, seconds: float) -> float:
         """Move the service's clock forward (for ``auto_end``); returns the new time."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise TypeError(f"seconds must be a number, got {seconds!r}")
+        seconds = _finite(seconds, "seconds", "a number of seconds")
         if seconds < 0:
             raise ValueError(f"seconds must not be negative (time only moves forward), got {seconds!r}")
+        _finite(self.now() + seconds, "seconds", "a number of seconds that keeps the clock finite")
         self._clock_offset += seconds
         return self.now()
 
     def set_time(self, timestamp: float) -> None:
         """Set the service's clock to ``timestamp`` (seconds since the epoch); it runs on from there."""
-        if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
-            raise TypeError(f"timestamp must be a number of seconds since the epoch, got {timestamp!r}")
+        timestamp = _finite(timestamp, "timestamp", "a number of seconds since the epoch")
+        if not 0 <= timestamp < _LATEST:
+            raise ValueError(f"timestamp must be seconds since the epoch between 1970 and 9999, got {timestamp!r}")
         self._clock_offset += timestamp - self.now()
 
     # -- the call pipeline -------------------------------------------------------------

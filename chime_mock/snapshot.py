@@ -19,6 +19,8 @@ snapshot raises ``ValueError`` naming the place, and the state stays as it was.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -109,7 +111,13 @@ def _check(value: Any, kind: Any, where: str) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where} must be a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number) or abs(number) >= 1e12:
+            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
+        return number
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be an integer, got {value!r}")
@@ -159,6 +167,100 @@ def _load_meeting(data: Any, account: str, region: str, where: str) -> Meeting:
         raise ValueError(f"{where}.next_seq must be above every attendee's seq ({last}), got {next_seq}")
     meeting._next_seq = next_seq
     return meeting
+
+
+_GUID = re.compile(r"[a-f0-9]{8}(?:-[a-f0-9]{4}){3}-[a-f0-9]{12}")
+_CAPABILITY_KINDS = {"Audio", "Video", "Content"}
+
+
+def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
+    """The first constraint of ``operation``'s input that ``params`` break, or None."""
+    from .service import protocol
+
+    op = protocol().operations[operation]
+    errors: List[str] = []
+    assert op.validate is not None
+    op.validate(params, "", errors)
+    return errors[0] if errors else None
+
+
+def _check_meeting(meeting: Meeting, where: str) -> None:
+    """What the API itself guarantees of a live meeting, so a restored one
+    answers every later call as a created one would."""
+    from . import regions
+    from .backend import ChimeBackend as Rules, external_id_problem
+
+    if not _GUID.fullmatch(meeting.meeting_id):
+        raise ValueError(f"{where}.meeting_id must be a lower-case meeting ID, got {meeting.meeting_id!r}")
+    params: Dict[str, Any] = {"ClientRequestToken": meeting.client_request_token,
+                              "ExternalMeetingId": meeting.external_meeting_id,
+                              "MediaRegion": meeting.media_region}
+    for name, value in (("MeetingHostId", meeting.meeting_host_id), ("MeetingFeatures", meeting.meeting_features),
+                        ("PrimaryMeetingId", meeting.primary_meeting_id), ("TenantIds", meeting.tenant_ids or None),
+                        ("NotificationsConfiguration", meeting.notifications_configuration),
+                        ("MediaPlacementNetworkType", meeting.media_placement_network_type),
+                        ("Tags", [{"Key": k, "Value": v} for k, v in meeting.tags.items()] or None)):
+        if value is not None:
+            params[name] = value
+    problem = _model_problem("CreateMeeting", params)
+    for value in (meeting.external_meeting_id, meeting.meeting_host_id):
+        problem = problem or (external_id_problem(value) if value is not None else None)
+    if problem is None and not regions.is_media_region(meeting.media_region, meeting.region):
+        problem = f"media_region {meeting.media_region!r} is not a media region of {meeting.region}"
+    if problem is None and meeting.transcription is not None:
+        problem = _model_problem("StartMeetingTranscription", {"MeetingId": meeting.meeting_id,
+                                                               "TranscriptionConfiguration": meeting.transcription})
+    if problem is None and not all(isinstance(v, str) and v for v in meeting.media_placement.values()):
+        problem = "media_placement must hold non-empty URLs"
+    if problem:
+        raise ValueError(f"{where}: {problem}")
+    external_ids = set()
+    for attendee in meeting.attendees.values():
+        spot = f"{where}.attendees[{attendee.attendee_id}]"
+        if not _GUID.fullmatch(attendee.attendee_id):
+            raise ValueError(f"{spot}.attendee_id must be a lower-case attendee ID")
+        if attendee.external_user_id in external_ids:
+            raise ValueError(f"{spot}.external_user_id {attendee.external_user_id!r} appears twice")
+        external_ids.add(attendee.external_user_id)
+        if set(attendee.capabilities) != _CAPABILITY_KINDS:
+            raise ValueError(f"{spot}.capabilities must name exactly Audio, Video and Content")
+        problem = (_model_problem("CreateAttendee", {"MeetingId": meeting.meeting_id,
+                                                     "ExternalUserId": attendee.external_user_id,
+                                                     "Capabilities": attendee.capabilities})
+                   or external_id_problem(attendee.external_user_id)
+                   or Rules.capability_problem(meeting, attendee.capabilities))
+        if problem:
+            raise ValueError(f"{spot}: {problem}")
+    if len(meeting.attendees) > meeting.max_attendees:
+        raise ValueError(f"{where} has {len(meeting.attendees)} attendees, more than its {meeting.max_attendees} seats")
+
+
+def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) -> None:
+    from .service import check_region
+
+    try:
+        check_region(state.region, "region")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}.{exc}") from None
+    for meeting in state.meetings.values():
+        _check_meeting(meeting, seen[meeting.meeting_id])
+        spot = seen[meeting.meeting_id]
+        primary_id = meeting.primary_meeting_id
+        if primary_id is not None:
+            primary = state.meetings[primary_id]
+            if primary_id == meeting.meeting_id or primary.primary_meeting_id is not None:
+                raise ValueError(f"{spot}: primary_meeting_id must name a primary meeting")
+            if meeting.replicas:
+                raise ValueError(f"{spot}: a replica meeting has no replicas of its own")
+            if primary.replicas.count(meeting.meeting_id) != 1:
+                raise ValueError(f"{spot}: its primary {primary_id} must list it once among its replicas")
+        for replica_id in meeting.replicas:
+            if state.meetings[replica_id].primary_meeting_id != meeting.meeting_id:
+                raise ValueError(f"{spot}: replica {replica_id} does not name it as its primary")
+    for token, meeting_id in state.tokens.items():
+        owner = state.meetings.get(meeting_id)
+        if owner is None or owner.client_request_token != token:
+            raise ValueError(f"{where}.tokens[{token!r}] must name the live meeting created with it")
 
 
 def load(service: "ChimeService", data: Any) -> None:
@@ -219,6 +321,7 @@ def load(service: "ChimeService", data: Any) -> None:
                 if other not in state.meetings:
                     raise ValueError(f"{seen[meeting.meeting_id]} links to meeting {other}, "
                                      f"which is not in {account}/{region}")
+        _check_region_state(state, where, seen)
         states[(account, region)] = state
 
     backend = service.backend

@@ -471,7 +471,17 @@ def test_head_answers_carry_no_body(server):
     assert head.startswith(b"HTTP/1.1 200") and body == b""
 
 
-def test_big_body_is_refused_with_413_without_reading_it(server):
+@pytest.fixture(scope="module")
+def small_body_server():
+    """A server with a 1 MiB body limit (the default leaves room for big snapshots)."""
+    from chime_mock.client import ServerProcess
+
+    with ServerProcess(["--max-body", str(1024 * 1024)]) as process:
+        yield process
+
+
+def test_big_body_is_refused_with_413_without_reading_it(small_body_server):
+    server = small_body_server
     parts = urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -521,3 +531,90 @@ def test_slow_clients_do_not_stall_others(server):
     finally:
         for sock in stalled:
             sock.close()
+
+
+# == found by an adversarial review of the server ==========================================
+def test_many_idle_keep_alive_connections_do_not_lock_others_out(server):
+    parts = urlsplit(server.url)
+    idle = []
+    try:
+        for _ in range(150):
+            sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+            sock.sendall(b"GET /_chime_mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.recv(65536)
+            idle.append(sock)                     # answered, left open (keep-alive)
+        started = time.monotonic()
+        assert server.client.health()["status"] == "ok"
+        assert time.monotonic() - started < 5
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_host_header_cannot_change_the_route(server):
+    parts = urlsplit(server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: x/meetings/abc#\r\nContent-Length: 2\r\n"
+                     b"Connection: close\r\n\r\n{}")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status, data = _status_and_json(answer)
+    assert status == 400 and data["Code"] == "BadRequest" and "Host" in data["Message"]
+
+
+@pytest.mark.parametrize("body", [b'{"Advance": NaN}', b'{"Time": Infinity}', b'{"Advance": 1' + b"0" * 400 + b"}",
+                                  b'{"Time": -100}', b'{"Advance": 1e300}'])
+def test_the_clock_takes_only_finite_sensible_times(server, body):
+    before = server.client.clock()
+    connection = http.client.HTTPConnection(urlsplit(server.url).netloc, timeout=10)
+    connection.request("POST", "/_chime_mock/clock", body=body, headers={"Content-Type": "application/json"})
+    answer = connection.getresponse()
+    assert answer.status == 400, answer.read()
+    assert abs(server.client.clock() - before) < 60
+    json.loads(urlopen_json(server.url + "/_chime_mock/state"))   # still valid JSON
+
+
+def urlopen_json(url):
+    from urllib.request import urlopen
+    with urlopen(url, timeout=10) as answer:
+        return answer.read().decode()
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda m: m.__setitem__("meeting_features", {"Attendee": {"MaxCount": "abc"}}),
+    lambda m: m.__setitem__("meeting_features", {"Attendee": 5}),
+    lambda m: m["attendees"].append(dict(m["attendees"][0], attendee_id="0" * 8 + "-1111-2222-3333-" + "4" * 12,
+                                         seq=m["attendees"][0]["seq"] + 5)),   # same ExternalUserId twice
+    lambda m: m.__setitem__("primary_meeting_id", m["meeting_id"]),
+    lambda m: m.__setitem__("media_region", "mars-1"),
+    lambda m: m.__setitem__("created_at", 1e999),
+    lambda m: m["attendees"][0].__setitem__("capabilities", {"Audio": "Loud", "Video": "None", "Content": "None"}),
+])
+def test_a_restored_snapshot_must_be_a_state_the_api_could_reach(server, spoil):
+    control = server.client
+    meeting = control.add_meeting(ExternalMeetingId="kept")
+    control.add_attendee(meeting["MeetingId"], "alice")
+    good = control.snapshot()
+    bad = json.loads(json.dumps(good))
+    spoil(bad["regions"][0]["meetings"][0])
+    with pytest.raises(ChimeMockClientError) as caught:
+        control.restore(bad)
+    assert caught.value.status == 400
+    after = control.snapshot()
+    after.pop("now", None), good.pop("now", None)
+    assert after == good                                       # unchanged
+
+
+def test_a_large_snapshot_round_trips(server):
+    control = server.client
+    for n in range(400):
+        meeting = control.add_meeting(ExternalMeetingId=f"room-{n}")
+        if n % 40 == 0:
+            for a in range(5):
+                control.add_attendee(meeting["MeetingId"], f"user-{a}")
+    saved = control.snapshot()
+    assert len(json.dumps(saved)) > 100_000
+    control.reset()
+    control.restore(saved)
+    assert len(control.state()["meetings"]) == 400

@@ -126,6 +126,7 @@ def test_unusable_state_file_is_an_argument_error(tmp_path):
     (["--seed", "abc"], "--seed"),
     (["--region", "Mars"], "--region"),
     (["--bogus"], "--bogus"),
+    (["--state", "/proc/no-such-folder/state.json"], "--state"),   # refused at start, not at stop
 ])
 def test_argument_errors_name_the_argument(args, named):
     process = serve(*args)
