@@ -100,7 +100,7 @@ def _region_in_config(path: str, mtime: float, profile: str) -> Optional[str]:
 _LATEST = 253402300800.0   # 10000-01-01: beyond it no date can be written
 
 
-def _finite(value: Any, argument: str, what: str) -> float:
+def finite_seconds(value: Any, argument: str, what: str) -> float:
     """``value`` as a finite float, else TypeError/ValueError naming ``argument``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{argument} must be {what}, got {value!r}")
@@ -212,16 +212,16 @@ class ChimeService:
 
     def advance(self, seconds: float) -> float:
         """Move the service's clock forward (for ``auto_end``); returns the new time."""
-        seconds = _finite(seconds, "seconds", "a number of seconds")
+        seconds = finite_seconds(seconds, "seconds", "a number of seconds")
         if seconds < 0:
             raise ValueError(f"seconds must not be negative (time only moves forward), got {seconds!r}")
-        _finite(self.now() + seconds, "seconds", "a number of seconds that keeps the clock finite")
+        finite_seconds(self.now() + seconds, "seconds", "a number of seconds that keeps the clock finite")
         self._clock_offset += seconds
         return self.now()
 
     def set_time(self, timestamp: float) -> None:
         """Set the service's clock to ``timestamp`` (seconds since the epoch); it runs on from there."""
-        timestamp = _finite(timestamp, "timestamp", "a number of seconds since the epoch")
+        timestamp = finite_seconds(timestamp, "timestamp", "a number of seconds since the epoch")
         if not 0 <= timestamp < _LATEST:
             raise ValueError(f"timestamp must be seconds since the epoch between 1970 and 9999, got {timestamp!r}")
         self._clock_offset += timestamp - self.now()

@@ -19,7 +19,6 @@ snapshot raises ``ValueError`` naming the place, and the state stays as it was.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
@@ -109,15 +108,12 @@ def _check(value: Any, kind: Any, where: str) -> Any:
         (item_kind,) = typing.get_args(kind) or (Any,)
         return [_check(v, item_kind, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{where} must be a number, got {value!r}")
+        from .service import finite_seconds
+
         try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number) or abs(number) >= 1e12:
-            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
-        return number
+            return finite_seconds(value, where, "a finite number of seconds")
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be an integer, got {value!r}")
