@@ -383,6 +383,8 @@ class ChimeService:
 
     def _direct(self, operation: str, params: Dict[str, Any], region: str, account: Optional[str]) -> Dict[str, Any]:
         op = protocol().operations[operation]
+        if op.input_converter is not None:   # as a request would be read: undeclared members dropped
+            params = op.input_converter(copy.deepcopy(params))
         errors: List[str] = []
         assert op.validate is not None
         op.validate(params, "", errors)

@@ -95,3 +95,10 @@ def test_advance_moves_the_clock_for_auto_end():
         client.get_meeting(MeetingId=meeting.meeting_id)
     with pytest.raises(ValueError, match="seconds"):
         m.advance(-1)
+
+
+def test_seeding_reads_fields_as_a_request_would(chime_meetings):
+    features = {"Audio": {"EchoReduction": "AVAILABLE"}, "Undeclared": {"x": 1}}
+    seeded = chime_meetings.add_meeting(MeetingFeatures=features)
+    assert seeded.meeting_features == {"Audio": {"EchoReduction": "AVAILABLE"}}   # as AWS would read it
+    assert features["Undeclared"] == {"x": 1}                                      # the caller's dict untouched
