@@ -177,6 +177,8 @@ class Fault:
                         f"its members are {', '.join(extra)}" if extra else "it has no other members")
                 raise TypeError(f"inject() got an unexpected keyword argument {name!r}: {self.error} "
                                 f"has no member {name!r}; {hint}")
+            if shape.members[name].type_name == "string" and not isinstance(self.members[name], str):
+                raise TypeError(f"{name} must be a string, got {self.members[name]!r}")
 
     @property
     def exhausted(self) -> bool:

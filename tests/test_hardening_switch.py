@@ -588,3 +588,8 @@ def test_joining_would_lose_configuration_or_seeded_state_so_it_is_refused():
             prepared.start()
         with mock_chime_meetings(seed=5, separate=True) as apart:   # separate=True keeps them
             assert apart.seed == 5
+
+
+def test_fault_members_must_have_their_shapes_types(chime_meetings):
+    with pytest.raises(TypeError, match="ResourceName must be a string"):
+        chime_meetings.inject("ResourceNotFoundException", ResourceName=5)
