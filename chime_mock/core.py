@@ -237,16 +237,14 @@ class ChimeMeetingsMock:
         """Joining drops this handle's own configuration and prepared state:
         refuse rather than lose them silently."""
         target = outer.service
+        theirs = dict(target.config(), default_region=target.default_region)
         differs = [name for name, value in self._given.items()
-                   if (target.default_region if name == "default_region" else
-                       target.quotas if name == "quotas" else
-                       target.config()[name]) != (Quotas() if value is None else
-                                                  _quotas_value(value) if name == "quotas" else value)]
+                   if theirs[name] != (_quotas_value(value) if name == "quotas" else value)]
         if differs:
             raise ValueError(
-                f"this mock's configuration ({', '.join(differs)}) differs from the mock already active here, which it "
-                f"would join (same state, same journal); pass separate=True to run it as a separate "
-                f"service, or leave those arguments out to join")
+                f"this mock's configuration ({', '.join(differs)}) differs from the mock already active "
+                f"here, which it would join (same state, same journal); pass separate=True to run it as "
+                f"a separate service, or leave those arguments out to join")
         if self._prepared:
             raise ValueError(
                 "this mock has state or faults set up for its next activation, but another mock is "
