@@ -31,9 +31,9 @@ from botocore import xform_name
 
 from . import regions
 from ._locks import ForkSafeLock
-from ._model import error_shapes, service_model
+from ._model import service_model
 from .backend import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, CallContext, ChimeBackend, Meeting, Quotas
-from .controls import Call, Fault, Faults, Journal, UserCallbackError, operation_name
+from .controls import Call, Fault, Faults, Journal, UserCallbackError
 from .errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
 from .ids import IdGenerator
 from .endpoints import region_from_host
@@ -492,4 +492,4 @@ def _check_fields(function: str, operation: str, fields: Mapping[str, Any], take
         raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}")
 
 
-__all__ = ["ChimeService", "protocol", "configured_region", "operation_name", "error_shapes"]
+__all__ = ["ChimeService", "protocol", "configured_region", "check_region", "finite_seconds"]
