@@ -16,7 +16,10 @@ Which service answers a call (see README, "Nesting and concurrency"):
   active in the process; with several, the call is refused (never guessed);
 * a handle started while another is active in the same context joins it
   (same service, same journal) unless it was made with ``separate=True`` or
-  with its own ``service=``.
+  with its own ``service=``; a handle that would lose configuration or
+  seeded state by joining refuses instead;
+* work that outlives its activation (a leaked task, a copied-context thread)
+  is refused, never answered by a later mock.
 """
 from __future__ import annotations
 
