@@ -20,23 +20,27 @@ __version__ = "0.2.0"
 
 # Public name -> the module that defines it (imported on first use).
 _EXPORTS: Dict[str, str] = {
-    "mock_chime_meetings": "core", "ChimeMeetingsMock": "core", "current": "core", "active_mock": "core",
-    "ChimeService": "service",
-    "Meeting": "backend", "Attendee": "backend", "Quotas": "backend",
-    "Call": "controls", "Fault": "controls", "Journal": "controls",
-    "ServiceError": "errors", "ChimeMockError": "errors", "ChimeMockInternalError": "errors",
-    "UnsupportedOperationError": "errors",
+    "mock_chime_meetings": "activation.handle", "ChimeMeetingsMock": "activation.handle",
+    "current": "activation.handle", "active_mock": "activation.handle",
+    "ChimeService": "service.pipeline",
+    "Meeting": "backend.rules", "Attendee": "backend.rules", "Quotas": "backend.rules",
+    "Call": "controls.journal", "Fault": "controls.journal", "Journal": "controls.journal",
+    "ServiceError": "ground.errors", "ChimeMockError": "ground.errors", "ChimeMockInternalError": "ground.errors",
+    "UnsupportedOperationError": "ground.errors",
+    "ChimeMockClient": "doors.server.client", "ServerProcess": "doors.server.client", "client_env": "doors.server.client",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     # Explicit re-exports ("X as X") for type checkers; at run time __getattr__ loads them.
-    from .backend import Attendee as Attendee, Meeting as Meeting, Quotas as Quotas
-    from .controls import Call as Call, Fault as Fault, Journal as Journal
-    from .core import (ChimeMeetingsMock as ChimeMeetingsMock, active_mock as active_mock, current as current,
+    from .backend.rules import Attendee as Attendee, Meeting as Meeting, Quotas as Quotas
+    from .controls.journal import Call as Call, Fault as Fault, Journal as Journal
+    from .activation.handle import (ChimeMeetingsMock as ChimeMeetingsMock, active_mock as active_mock, current as current,
                        mock_chime_meetings as mock_chime_meetings)
-    from .errors import (ChimeMockError as ChimeMockError, ChimeMockInternalError as ChimeMockInternalError,
+    from .ground.errors import (ChimeMockError as ChimeMockError, ChimeMockInternalError as ChimeMockInternalError,
                          ServiceError as ServiceError, UnsupportedOperationError as UnsupportedOperationError)
-    from .service import ChimeService as ChimeService
+    from .service.pipeline import ChimeService as ChimeService
+    from .doors.server.client import (ChimeMockClient as ChimeMockClient, ServerProcess as ServerProcess,
+                                      client_env as client_env)
 
 
 def __getattr__(name: str) -> Any:

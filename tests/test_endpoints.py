@@ -15,8 +15,9 @@ import pytest
 import requests
 from botocore.config import Config
 
-from chime_mock import endpoints, mock_chime_meetings
-from chime_mock._http import INTERCEPTOR
+from chime_mock import mock_chime_meetings
+from chime_mock.ground import endpoints
+from chime_mock.doors.requests_adapter import INTERCEPTOR
 
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 PARTITIONS = endpoints.partitions()

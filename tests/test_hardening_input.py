@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chime_mock import mock_chime_meetings
-from chime_mock.protocol import _scalar_from_text
-from chime_mock.validation import ValidatorCompiler
+from chime_mock.protocol.restjson import _scalar_from_text
+from chime_mock.protocol.validation import ValidatorCompiler
 from tests.helpers import (
     ALL_SR, MODEL, RAW, assert_error_envelope, assert_valid_output, expect_error, snapshot, unchanged,
 )
@@ -279,7 +279,7 @@ def test_moderately_nested_members_through_boto3_are_bad_requests(raw, chime_mee
 def test_validator_and_converters_stop_at_the_shape_depth():
     """Python values nested far deeper than the recursion limit (as ``add_meeting``
     or a raw caller could pass) are walked no deeper than the shape."""
-    from chime_mock.core import protocol
+    from chime_mock.activation.handle import protocol
     deep = _nested(DEEP, "x")
     op = protocol().operations["CreateMeeting"]
     params = {"ClientRequestToken": "tok-deep", "MediaRegion": "us-east-1", "ExternalMeetingId": "deep",
@@ -354,7 +354,7 @@ def test_scalar_text_java_accepts(type_name, text, value):
     ("double", ""), ("boolean", "yes"), ("boolean", "ｔｒｕｅ"), ("boolean", "1"), ("timestamp", "２０２０-01-01"),
 ])
 def test_scalar_text_java_refuses(type_name, text):
-    from chime_mock.errors import BadRequest
+    from chime_mock.ground.errors import BadRequest
     with pytest.raises(BadRequest) as excinfo:
         _scalar_from_text(_shape(type_name), text, "field")
     assert "at 'field' failed to satisfy constraint: Member must be" in excinfo.value.message

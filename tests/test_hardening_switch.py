@@ -196,7 +196,7 @@ class TestSetupWithoutTheMethodArgument:
 
 # -- 5. start/stop race: a mock is never active with requests unpatched ---------------------------
 def test_stop_racing_start_leaves_requests_intercepted(monkeypatch):
-    from chime_mock._http import INTERCEPTOR
+    from chime_mock.doors.requests_adapter import INTERCEPTOR
 
     real_stop = INTERCEPTOR.stop
     second_started = threading.Event()

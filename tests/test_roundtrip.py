@@ -18,8 +18,8 @@ from botocore.awsrequest import HeadersDict, create_request_object, prepare_requ
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
-from chime_mock.core import protocol
-from chime_mock.errors import ServiceError, short_code
+from chime_mock.activation.handle import protocol
+from chime_mock.ground.errors import ServiceError, short_code
 
 from .helpers import MODEL
 

@@ -18,8 +18,8 @@ import pytest
 from botocore.config import Config
 
 from chime_mock import ChimeService
-from chime_mock.client import ChimeMockClient, ChimeMockClientError, ServerProcess
-from chime_mock.service import protocol
+from chime_mock.doors.server.client import ChimeMockClient, ChimeMockClientError, ServerProcess
+from chime_mock.service.pipeline import protocol
 
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 
@@ -474,7 +474,7 @@ def test_head_answers_carry_no_body(server):
 @pytest.fixture(scope="module")
 def small_body_server():
     """A server with a 1 MiB body limit (the default leaves room for big snapshots)."""
-    from chime_mock.client import ServerProcess
+    from chime_mock.doors.server.client import ServerProcess
 
     with ServerProcess(["--max-body", str(1024 * 1024)]) as process:
         yield process

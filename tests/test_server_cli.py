@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chime_mock.client import ServerProcess, client_env
+from chime_mock.doors.server.client import ServerProcess, client_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -149,7 +149,7 @@ def test_binds_loopback_unless_told_otherwise():
         assert urlsplit(process.url).hostname == "0.0.0.0"
         assert "other machines can reach this server" in process.log()
         loopback = process.url.replace("0.0.0.0", "127.0.0.1")
-        from chime_mock.client import ChimeMockClient
+        from chime_mock.doors.server.client import ChimeMockClient
         assert ChimeMockClient(loopback).health()["status"] == "ok"
 
 
@@ -186,7 +186,7 @@ def test_two(chime_meetings_server, chime_meetings_server_process):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTEST_ADDOPTS"}
     env.update(PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
                AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    plugin = [] if _plugin_installed() else ["-p", "chime_mock.pytest_plugin"]
+    plugin = [] if _plugin_installed() else ["-p", "chime_mock.activation.pytest_plugin"]
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin, str(tmp_path)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
@@ -199,7 +199,7 @@ def _plugin_installed():
         found = entry_points(group="pytest11")
     except TypeError:  # Python 3.9
         found = entry_points().get("pytest11", [])
-    return any(e.value == "chime_mock.pytest_plugin" for e in found)
+    return any(e.value == "chime_mock.activation.pytest_plugin" for e in found)
 
 
 # -- the AWS CLI -------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def test_every_cli_command(chime_meetings_server):
     assert aws(server, "list-tags-for-resource", "--resource-arn", arn)["Tags"] == [{"Key": "env", "Value": "dev"}]
     aws(server, "delete-attendee", "--meeting-id", mid, "--attendee-id", alice["AttendeeId"])
     aws(server, "delete-meeting", "--meeting-id", mid)
-    from chime_mock.service import protocol
+    from chime_mock.service.pipeline import protocol
     assert {c["Operation"] for c in server.client.journal()} == set(protocol().operations)
 
 

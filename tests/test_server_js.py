@@ -71,7 +71,7 @@ def js_sdk() -> Path:
 
 
 def _run_flow(url: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    from chime_mock.client import client_env
+    from chime_mock.doors.server.client import client_env
 
     env = client_env(url)  # fake credentials, the endpoint variable, no profile
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
@@ -105,7 +105,7 @@ def test_js_flow_fails_loudly_when_the_server_is_wrong(js_sdk, tmp_path):
 def test_readme_javascript_example_runs_as_written(js_sdk, chime_meetings_server):
     """README's ```js example, run by node next to the pinned SDK against the server."""
     import re
-    from chime_mock.client import client_env
+    from chime_mock.doors.server.client import client_env
 
     readme = (JS_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```js\n(.*?)```", readme, flags=re.S)

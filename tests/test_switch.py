@@ -20,7 +20,7 @@ from botocore.endpoint import Endpoint
 
 import chime_mock
 from chime_mock import ChimeMeetingsMock, mock_chime_meetings
-from chime_mock.errors import ChimeMockInternalError, UnsupportedOperationError
+from chime_mock.ground.errors import ChimeMockInternalError, UnsupportedOperationError
 
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -354,10 +354,10 @@ def test_credentials_and_environment_left_as_they_were(monkeypatch):
 def test_nothing_of_the_mock_is_left_after_stop():
     original_send = Endpoint._send
     with mock_chime_meetings():
-        assert chime_mock._hooks.choose_signer() is botocore.UNSIGNED
-    assert chime_mock._hooks.choose_signer() is None
+        assert chime_mock.doors.botocore_hooks.choose_signer() is botocore.UNSIGNED
+    assert chime_mock.doors.botocore_hooks.choose_signer() is None
     assert Endpoint._send is original_send
-    assert chime_mock._hooks.ACTIVE == []
+    assert chime_mock.doors.botocore_hooks.ACTIVE == []
 
 
 # -- beside moto -------------------------------------------------------------------

@@ -22,9 +22,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from requests import Session
 from requests.adapters import HTTPAdapter
 
-from ._hooks import as_bytes
-from ._locks import ForkSafeLock
-from .endpoints import is_chime_url
+from chime_mock.doors.botocore_hooks import as_bytes
+from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.ground.endpoints import is_chime_url
 
 # Only Chime URLs reach ChimeAdapter (``_get_adapter`` decides), so the
 # ``responses`` routes match whatever they are given.

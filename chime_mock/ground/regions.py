@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Dict
 
-from . import endpoints
+from chime_mock.ground import endpoints
 
 # Documented MediaRegion values (CreateMeeting docs in the model).
 COMMERCIAL_MEDIA_REGIONS = (

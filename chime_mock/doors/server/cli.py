@@ -30,7 +30,7 @@ import time
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
 
 if TYPE_CHECKING:  # the server module is imported only when serving
-    from .server import ChimeApp
+    from chime_mock.doors.server.app import ChimeApp
 
 log = logging.getLogger("chime_mock.server")
 
@@ -72,7 +72,7 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .server import DEFAULT_MAX_BODY
+    from chime_mock.doors.server.app import DEFAULT_MAX_BODY
 
     parser = argparse.ArgumentParser(prog="chime-mock", description="chime_mock: an in-memory Amazon Chime "
                                      "SDK Meetings service for tests.")
@@ -204,8 +204,8 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ImportError:
         print("chime-mock serve needs waitress: pip install \"chime-mock[server]\"", file=sys.stderr)
         return 2
-    from .server import make_app
-    from .service import ChimeService
+    from chime_mock.doors.server.app import make_app
+    from chime_mock.service.pipeline import ChimeService
 
     config = {}
     if args.account_id:
@@ -263,7 +263,7 @@ def _use_envelope_errors(server: Any) -> None:
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from .server import error_answer
+    from chime_mock.doors.server.app import error_answer
 
     names = {400: "BadRequestException", 413: "RequestEntityTooLargeException",
              431: "RequestHeaderFieldsTooLargeException", 501: "NotImplementedException"}

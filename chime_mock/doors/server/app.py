@@ -28,9 +28,9 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote
 
-from .endpoints import region_from_host
-from .protocol import region_from_auth
-from .service import ChimeService, protocol
+from chime_mock.ground.endpoints import region_from_host
+from chime_mock.protocol.restjson import region_from_auth
+from chime_mock.service.pipeline import ChimeService, protocol
 
 log = logging.getLogger("chime_mock.server")
 
@@ -68,7 +68,7 @@ class RequestTooLarge(Exception):
 def error_answer(status: int, error_type: str, message: str, request_id: Optional[str] = None) -> Answer:
     """An answer in AWS's JSON error envelope (``x-amzn-ErrorType`` header;
     ``Code``/``Message`` body) for what the front door itself refuses."""
-    from .errors import short_code
+    from chime_mock.ground.errors import short_code
     import json
 
     body: Dict[str, Any] = {"Code": short_code(error_type), "Message": message}
@@ -171,7 +171,7 @@ class ChimeApp:
             raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
             raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
-        from .control_api import ControlAPI
+        from chime_mock.doors.server.control import ControlAPI
 
         self.service = service
         self.max_body = max_body
@@ -244,7 +244,7 @@ class ChimeApp:
 
     @staticmethod
     def _is_api_call(method: str, target: str) -> bool:
-        from .protocol import RouteNotFound
+        from chime_mock.protocol.restjson import RouteNotFound
 
         proto = protocol()
         try:

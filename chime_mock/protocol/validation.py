@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from botocore.model import Shape
 
-from .errors import BadRequest
+from chime_mock.ground.errors import BadRequest
 
 Check = Callable[[Any, str, List[str]], None]
 

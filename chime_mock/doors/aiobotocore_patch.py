@@ -27,7 +27,7 @@ import importlib.machinery
 import sys
 from typing import Any, Callable, Optional, Tuple
 
-from ._locks import ForkSafeLock
+from chime_mock.ground.locks import ForkSafeLock
 
 #: The oldest aiobotocore this module was verified against (the oldest that
 #: installs beside botocore 1.35.0, chime_mock's floor).
@@ -132,8 +132,8 @@ def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool])
     from aiobotocore.endpoint import AioEndpoint
     from aiobotocore.session import AioSession
 
-    from ._credentials import DeferredCredentials
-    from ._hooks import ACTIVE
+    from chime_mock.doors.credentials import DeferredCredentials
+    from chime_mock.doors.botocore_hooks import ACTIVE
 
     original_send = AioEndpoint._send
 

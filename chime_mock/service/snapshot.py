@@ -23,10 +23,10 @@ import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
-from .backend import Attendee, ChimeBackend, Meeting, RegionState
+from chime_mock.backend.rules import Attendee, ChimeBackend, Meeting, RegionState
 
 if typing.TYPE_CHECKING:  # pragma: no cover
-    from .service import ChimeService
+    from chime_mock.service.pipeline import ChimeService
 
 FORMAT = 1
 KEY = "chime_mock_snapshot"
@@ -51,7 +51,7 @@ _ATTENDEE_FIELDS = _fields(Attendee)
 
 def dump(service: "ChimeService") -> Dict[str, Any]:
     """The service's state as a JSON-safe dict (see the module docstring)."""
-    from . import __version__
+    from chime_mock import __version__
 
     backend = service.backend
     with backend.lock:
@@ -108,7 +108,7 @@ def _check(value: Any, kind: Any, where: str) -> Any:
         (item_kind,) = typing.get_args(kind) or (Any,)
         return [_check(v, item_kind, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float:
-        from .service import finite_seconds
+        from chime_mock.service.pipeline import finite_seconds
 
         try:
             return finite_seconds(value, where, "a finite number of seconds")
@@ -171,7 +171,7 @@ _CAPABILITY_KINDS = {"Audio", "Video", "Content"}
 
 def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
     """The first constraint of ``operation``'s input that ``params`` break, or None."""
-    from .service import protocol
+    from chime_mock.service.pipeline import protocol
 
     op = protocol().operations[operation]
     errors: List[str] = []
@@ -183,8 +183,8 @@ def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
 def _check_meeting(meeting: Meeting, where: str) -> None:
     """What the API itself guarantees of a live meeting, so a restored one
     answers every later call as a created one would."""
-    from . import regions
-    from .backend import ChimeBackend as Rules, external_id_problem
+    from chime_mock.ground import regions
+    from chime_mock.backend.rules import ChimeBackend as Rules, external_id_problem
 
     if not _GUID.fullmatch(meeting.meeting_id):
         raise ValueError(f"{where}.meeting_id must be a lower-case meeting ID, got {meeting.meeting_id!r}")
@@ -232,7 +232,7 @@ def _check_meeting(meeting: Meeting, where: str) -> None:
 
 
 def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) -> None:
-    from .service import check_region
+    from chime_mock.service.pipeline import check_region
 
     try:
         check_region(state.region, "region")

@@ -30,19 +30,19 @@ import unittest
 from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, Mapping,
                     Optional, TypeVar, Union, cast, overload)
 
-from . import _hooks
-from ._locks import ForkSafeLock
-from .backend import DEFAULT_ACCOUNT, Quotas
-from .controls import Faults, Journal
-from .errors import ChimeMockError
-from .ids import IdGenerator
-from .protocol import WireResponse
-from .service import ChimeService, protocol
+from chime_mock.doors import botocore_hooks as _hooks
+from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.backend.rules import DEFAULT_ACCOUNT, Quotas
+from chime_mock.controls.journal import Faults, Journal
+from chime_mock.ground.errors import ChimeMockError
+from chime_mock.ground.ids import IdGenerator
+from chime_mock.protocol.restjson import WireResponse
+from chime_mock.service.pipeline import ChimeService, protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Concatenate, ParamSpec
 
-    from .backend import ChimeBackend
+    from chime_mock.backend.rules import ChimeBackend
 
     P = ParamSpec("P")
 

@@ -20,11 +20,11 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
-from .backend import Attendee, Meeting
-from .controls import Call, Fault
-from .errors import ServiceError
-from .server import Answer, error_answer
-from .service import ChimeService, check_region, protocol
+from chime_mock.backend.rules import Attendee, Meeting
+from chime_mock.controls.journal import Call, Fault
+from chime_mock.ground.errors import ServiceError
+from chime_mock.doors.server.app import Answer, error_answer
+from chime_mock.service.pipeline import ChimeService, check_region, protocol
 
 PREFIX = "/_chime_mock"
 
@@ -205,7 +205,7 @@ class ControlAPI:
     def health(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
         import botocore
 
-        from . import __version__
+        from chime_mock import __version__
         return {"status": "ok", "service": "chime-sdk-meetings", "version": __version__,
                 "botocore": botocore.__version__}
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Optional
 from botocore.credentials import Credentials
 from botocore.session import Session
 
-from ._locks import ForkSafeLock
+from chime_mock.ground.locks import ForkSafeLock
 
 _CHIME = "chime-sdk-meetings"
 _creating_chime = contextvars.ContextVar("chime_mock_creating_chime_client", default=False)
@@ -60,7 +60,7 @@ class DeferredCredentials(Credentials):  # type: ignore[misc]
 
 
 def _wants_deferral(service_name: Any, kwargs: Dict[str, Any]) -> bool:
-    from ._hooks import ACTIVE, _CONTEXT, _stale_here  # late: _hooks imports this module
+    from chime_mock.doors.botocore_hooks import ACTIVE, _CONTEXT, _stale_here  # late: _hooks imports this module
 
     if service_name != _CHIME or kwargs.get("aws_access_key_id") is not None:
         return False

@@ -87,7 +87,7 @@ def _rule_urls(node: Any, found: List[str]) -> None:
 
 def _host_regex(loader: Any, partitions: List[Partition]) -> Pattern[str]:
     """One regex for every host the rule set can produce, region captured."""
-    from ._model import service_model
+    from chime_mock.ground.model import service_model
 
     model = service_model()
     rules = loader.load_service_model(SERVICE_ID, "endpoint-rule-set-1", model.api_version)

@@ -9,9 +9,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, overload
 
 from botocore import xform_name
 
-from ._locks import ForkSafeLock
-from ._model import error_shapes, service_model
-from .errors import ServiceError
+from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.ground.model import error_shapes, service_model
+from chime_mock.ground.errors import ServiceError
 
 
 class UserCallbackError(Exception):

@@ -36,14 +36,16 @@ from botocore.endpoint import Endpoint
 from botocore.utils import IMDSRegionProvider
 from botocore.session import Session
 
-from . import _aio, _credentials
-from ._locks import ForkSafeLock
-from .endpoints import is_chime_url
-from .errors import ChimeMockError
-from .protocol import header_text
+from chime_mock.doors import aiobotocore_patch as _aio
+
+from chime_mock.doors import credentials as _credentials
+from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.ground.endpoints import is_chime_url
+from chime_mock.ground.errors import ChimeMockError
+from chime_mock.protocol.restjson import header_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core import ChimeMeetingsMock
+    from chime_mock.activation.handle import ChimeMeetingsMock
 
 SERVICE_ID = "chime-sdk-meetings"
 REGION_HINT = "x-chime-mock-region"
@@ -159,7 +161,7 @@ def strip_base_path(url: str, operation: str) -> str:
     percent-encoded, so the operation's path has a fixed number of segments:
     it is the URL path's last that many segments (plus an optional trailing
     slash), and what comes before is the base path."""
-    from .service import protocol
+    from chime_mock.service.pipeline import protocol
 
     op = protocol().operations.get(operation)
     start = url.find("://")
@@ -252,7 +254,7 @@ def push(mock: "ChimeMeetingsMock") -> None:
         if not ACTIVE:
             _install()
             if _interceptor is None:
-                from ._http import INTERCEPTOR
+                from chime_mock.doors.requests_adapter import INTERCEPTOR
                 _interceptor = INTERCEPTOR
             Endpoint._send = _guarded_send
             for cls in _NETWORK_PROVIDERS:

@@ -29,16 +29,16 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, U
 
 from botocore import xform_name
 
-from . import regions
-from ._locks import ForkSafeLock
-from ._model import service_model
-from .backend import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, CallContext, ChimeBackend, Meeting, Quotas
-from .controls import Call, Fault, Faults, Journal, UserCallbackError
-from .errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
-from .ids import IdGenerator
-from .endpoints import region_from_host
-from .protocol import Protocol, RouteNotFound, WireResponse, region_from_auth
-from .validation import raise_for
+from chime_mock.ground import regions
+from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.ground.model import service_model
+from chime_mock.backend.rules import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, CallContext, ChimeBackend, Meeting, Quotas
+from chime_mock.controls.journal import Call, Fault, Faults, Journal, UserCallbackError
+from chime_mock.ground.errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
+from chime_mock.ground.ids import IdGenerator
+from chime_mock.ground.endpoints import region_from_host
+from chime_mock.protocol.restjson import Protocol, RouteNotFound, WireResponse, region_from_auth
+from chime_mock.protocol.validation import raise_for
 
 log = logging.getLogger("chime_mock")
 log.addHandler(logging.NullHandler())   # silent unless the application configures logging
@@ -412,7 +412,7 @@ class ChimeService:
         """The whole state (meetings, attendees, tags, transcription, tokens,
         clock offset) as a JSON-safe dict; ``restore`` takes it back.  The
         journal, fault rules and configuration are not part of it."""
-        from . import snapshot
+        from chime_mock.service import snapshot
 
         return snapshot.dump(self)
 
@@ -420,7 +420,7 @@ class ChimeService:
         """Replace the state with a ``snapshot()`` (also one saved as JSON by
         another process).  All or nothing: a bad snapshot raises ValueError
         naming the place, and the state stays as it was."""
-        from . import snapshot as snapshots
+        from chime_mock.service import snapshot as snapshots
 
         snapshots.load(self, snapshot)
 

@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, unquote
 
 from botocore.model import OperationModel, Shape
 
-from ._model import error_shapes, service_model
-from .errors import BadRequest, ServiceError
-from .validation import Check, ValidatorCompiler, bad_request, camel, raise_for, violation
+from chime_mock.ground.model import error_shapes, service_model
+from chime_mock.ground.errors import BadRequest, ServiceError
+from chime_mock.protocol.validation import Check, ValidatorCompiler, bad_request, camel, raise_for, violation
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -25,10 +25,10 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from botocore import xform_name
 
-from . import regions
-from .errors import BadRequest, LimitExceeded, NotFound, ResourceNotFound, ServiceError, TooManyTags
-from .ids import IdGenerator
-from .validation import bad_request, violation
+from chime_mock.ground import regions
+from chime_mock.ground.errors import BadRequest, LimitExceeded, NotFound, ResourceNotFound, ServiceError, TooManyTags
+from chime_mock.ground.ids import IdGenerator
+from chime_mock.protocol.validation import bad_request, violation
 
 DEFAULT_ACCOUNT = "123456789012"
 MAX_ATTENDEES = 250            # hard limit per meeting (D10)

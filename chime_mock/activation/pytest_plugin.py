@@ -1,0 +1,141 @@
+"""pytest plugin (registered through the ``pytest11`` entry point).
+
+    def test_join(chime_meetings):                 # an active mock, empty state
+        ...
+
+    @pytest.mark.chime_meetings(seed=7, account_id="111122223333")
+    def test_configured():                        # the marker alone activates it too
+        handle = chime_mock.active_mock()
+        ...
+
+The marker works on functions, methods, classes and modules (``pytestmark``).
+Loading the plugin costs nearly nothing: chime_mock and botocore are imported
+only when a test uses the fixture or the marker.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from chime_mock.activation.handle import ChimeMeetingsMock
+
+MARKER = "chime_meetings"
+_OPTIONS = ("account_id", "default_region", "seed", "quotas", "auto_end", "clock")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**options): run the test with chime_mock active (the chime_meetings fixture), "
+        f"configured with these keyword arguments: {', '.join(_OPTIONS)}",
+    )
+
+
+def _near_miss(name: str) -> bool:
+    folded = name.lower().replace("_", "").replace("-", "")
+    return name != MARKER and (
+        folded in ("chimemeeting", "chimemeetings", "chime", "chimemock", "mockchimemeetings")
+        or difflib.SequenceMatcher(None, name, MARKER).ratio() >= 0.8)
+
+
+def _marker_options(item: pytest.Item) -> Dict[str, Any]:
+    """The merged keyword arguments of every chime_meetings marker on the
+    item, closest first (a method's marker overrides its class's)."""
+    options: Dict[str, Any] = {}
+    for marker in item.iter_markers(MARKER):
+        if marker.args:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.{MARKER} takes keyword arguments only "
+                f"({', '.join(_OPTIONS)}), got positional {marker.args!r}")
+        for key, value in marker.kwargs.items():
+            if key not in _OPTIONS:
+                close = difflib.get_close_matches(key, _OPTIONS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(_OPTIONS)}"
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{MARKER} got an unknown option {key!r}{hint}")
+            options.setdefault(key, value)
+    return options
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Refuse, at collection, what would silently run a test unmocked: a
+    misspelt marker name, and marker options the mock does not take."""
+    problems: List[str] = []
+    for item in items:
+        for marker in item.iter_markers():
+            if _near_miss(marker.name):
+                problems.append(f"{item.nodeid}: unknown marker @pytest.mark.{marker.name}; "
+                                f"did you mean @pytest.mark.{MARKER}? (the test would run without the mock)")
+        try:
+            _marker_options(item)
+        except pytest.UsageError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise pytest.UsageError("chime_mock:\n  " + "\n  ".join(dict.fromkeys(problems)))
+
+
+@pytest.fixture
+def chime_meetings(request: pytest.FixtureRequest) -> Iterator["ChimeMeetingsMock"]:
+    """An active ``ChimeMeetingsMock`` with empty state, stopped after the test.
+    Options come from the test's ``chime_meetings`` marker; with the marker (or
+    a decorated class) it is the activation that already spans the test."""
+    from chime_mock.activation.handle import ChimeMeetingsMock
+
+    options = _marker_options(request.node) if isinstance(request.node, pytest.Item) else {}
+    with ChimeMeetingsMock(**options) as mock:
+        yield mock
+
+
+# The marker, and @mock_chime_meetings on a test class, activate the mock for
+# the whole of each test: from before its first fixture is set up until after
+# its last fixture is torn down, so fixtures of any order (and autouse fixture
+# methods of the class) run mocked.
+_ACTIVATION = "_chime_mock_activation"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    handle = getattr(getattr(item, "cls", None), "_chime_mock_handle", None)
+    if handle is not None:
+        setattr(item, _ACTIVATION, handle._run_activation())
+    elif item.get_closest_marker(MARKER) is not None:
+        from chime_mock.activation.handle import ChimeMeetingsMock
+
+        setattr(item, _ACTIVATION, ChimeMeetingsMock(**_marker_options(item)).start())
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: Any) -> Iterator[None]:
+    yield
+    activation = item.__dict__.pop(_ACTIVATION, None)
+    if activation is not None:
+        activation.stop()
+
+
+@pytest.fixture(scope="session")
+def chime_meetings_server_process() -> Iterator[Any]:
+    """One ``chime-mock serve`` subprocess on a free loopback port for the
+    whole session (one per pytest-xdist worker); stopped with SIGTERM at the end."""
+    from chime_mock.doors.server.client import ServerProcess
+
+    server = ServerProcess()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def chime_meetings_server(chime_meetings_server_process: Any) -> Any:
+    """The session's server, reset before the test (empty state, journal and
+    faults): ``.url``, ``.client`` (a ``chime_mock.client.ChimeMockClient``) and
+    ``.env`` (an environment for subprocesses: ``subprocess.run(..., env=server.env)``
+    points the AWS CLI or any AWS SDK at it with fake credentials)."""
+    chime_meetings_server_process.client.reset()
+    return chime_meetings_server_process
+
+
+__all__ = ["chime_meetings", "chime_meetings_server", "chime_meetings_server_process", "MARKER"]

@@ -1,0 +1,251 @@
+"""A small Python client of the control API of a ``chime-mock serve`` server.
+
+    from chime_mock.client import ChimeMockClient
+
+    mock = ChimeMockClient("http://127.0.0.1:4666")
+    meeting = mock.add_meeting(ExternalMeetingId="standup")
+    mock.inject("ThrottlingException", operation="GetMeeting", times=2)
+    assert mock.journal(operation="CreateMeeting") == []
+
+Every method is one route of ``/_chime_mock/`` and returns its JSON answer
+(a dict or list).  An error answer raises ``ChimeMockClientError`` carrying
+the HTTP status, ``code`` and ``message``.  Only the standard library is used.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from typing import Any, Dict, List, Optional, Sequence, cast
+from urllib.parse import quote, urlencode
+
+
+class ChimeMockClientError(Exception):
+    """The control API answered with an error (``status``, ``code``, ``message``)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ChimeMockClient:
+    """The control API of the server at ``url`` (``http://host:port``)."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError(f"url must be the server's address such as 'http://127.0.0.1:4666', got {url!r}")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        # Straight to the server: a proxy from the environment must not see (or refuse) loopback calls.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def __repr__(self) -> str:
+        return f"ChimeMockClient({self.url!r})"
+
+    def _call(self, method: str, path: str, body: Any = None, query: Optional[Dict[str, Any]] = None) -> Any:
+        url = f"{self.url}/_chime_mock/{path}"
+        if query:
+            pairs = {k: ("true" if v is True else "false" if v is False else v)
+                     for k, v in query.items() if v is not None}
+            if pairs:
+                url += "?" + urlencode(pairs)
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            payload = error.read()
+            try:
+                detail = json.loads(payload)
+                code, message = detail.get("Code", "Error"), detail.get("Message", "")
+            except (ValueError, AttributeError):
+                code, message = "Error", payload.decode("utf-8", "replace")
+            raise ChimeMockClientError(error.code, code, message) from None
+        return json.loads(payload) if payload else None
+
+    # -- server and state ---------------------------------------------------------------
+    def health(self) -> Dict[str, Any]:
+        return cast(Dict[str, Any], self._call("GET", "health"))
+
+    def reset(self) -> None:
+        """Forget every meeting, the journal, the fault rules and any clock change."""
+        self._call("POST", "reset")
+
+    def state(self, *, account: Optional[str] = None, region: Optional[str] = None) -> Dict[str, Any]:
+        """``{"meetings": [...], "now": seconds}``, optionally of one account and/or region."""
+        return cast(Dict[str, Any], self._call("GET", "state", query={"account": account, "region": region}))
+
+    def meetings(self, *, account: Optional[str] = None, region: Optional[str] = None) -> List[Dict[str, Any]]:
+        return cast(List[Dict[str, Any]], self.state(account=account, region=region)["meetings"])
+
+    def meeting(self, meeting_id: str) -> Dict[str, Any]:
+        """One live meeting with its attendees, tags, transcription and replicas (404 if gone)."""
+        return cast(Dict[str, Any], self._call("GET", f"meetings/{quote(meeting_id, safe='')}"))
+
+    def add_meeting(self, **fields: Any) -> Dict[str, Any]:
+        """Seed a meeting under CreateMeeting's rules; ``fields`` are CreateMeeting's
+        members (``ExternalMeetingId``, ``MediaRegion``, ``Tags``...) plus ``Region``
+        and ``Account``."""
+        return cast(Dict[str, Any], self._call("POST", "meetings", fields))
+
+    def add_attendee(self, meeting_id: str, external_user_id: str,
+                     capabilities: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+        body: Dict[str, Any] = {"ExternalUserId": external_user_id}
+        if capabilities is not None:
+            body["Capabilities"] = capabilities
+        return cast(Dict[str, Any], self._call("POST", f"meetings/{quote(meeting_id, safe='')}/attendees", body))
+
+    def end_meeting(self, meeting_id: str) -> List[str]:
+        """End a meeting as the service does on its own; returns the IDs ended (replicas too)."""
+        return cast(List[str], self._call("POST", f"meetings/{quote(meeting_id, safe='')}/end")["Ended"])
+
+    def set_connected(self, meeting_id: str, attendee_id: str, connected: bool = True) -> None:
+        self._call("POST", f"meetings/{quote(meeting_id, safe='')}/attendees/{quote(attendee_id, safe='')}"
+                   f"/connected", {"Connected": connected})
+
+    # -- journal ---------------------------------------------------------------------------
+    def journal(self, operation: Optional[str] = None, *, ok: Optional[bool] = None,
+                limit: Optional[int] = None) -> List[Dict[str, Any]]:
+        """Calls answered, oldest first (``limit``: only the newest N)."""
+        answer = self._call("GET", "journal", query={"operation": operation, "ok": ok, "limit": limit})
+        return cast(List[Dict[str, Any]], answer["calls"])
+
+    def clear_journal(self) -> None:
+        self._call("DELETE", "journal")
+
+    # -- faults ----------------------------------------------------------------------------
+    def faults(self) -> List[Dict[str, Any]]:
+        return cast(List[Dict[str, Any]], self._call("GET", "faults")["faults"])
+
+    def inject(self, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
+               match: Optional[Dict[str, Any]] = None, message: Optional[str] = None,
+               retry_after: Optional[int] = None, **members: Any) -> Dict[str, Any]:
+        """Fail matching calls with a modeled error (``times=None``: until removed);
+        ``match`` fires only for calls whose parameters have these values."""
+        body: Dict[str, Any] = {"Error": error, "Times": times}
+        for key, value in (("Operation", operation), ("Match", match), ("Message", message),
+                           ("RetryAfter", retry_after), ("Members", members or None)):
+            if value is not None:
+                body[key] = value
+        return cast(Dict[str, Any], self._call("POST", "faults", body))
+
+    def remove_fault(self, fault: Any) -> None:
+        """Remove a fault by its ``Id`` (or the dict ``inject`` returned)."""
+        fault_id = fault["Id"] if isinstance(fault, dict) else fault
+        self._call("DELETE", f"faults/{quote(str(fault_id), safe='')}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    # -- clock -----------------------------------------------------------------------------
+    def clock(self) -> float:
+        return cast(float, self._call("GET", "clock")["now"])
+
+    def advance(self, seconds: float) -> Dict[str, Any]:
+        """Move the clock forward; ``{"now": ..., "Ended": [...]}`` (auto-end ends what is due)."""
+        return cast(Dict[str, Any], self._call("POST", "clock", {"Advance": seconds}))
+
+    def set_time(self, timestamp: float) -> Dict[str, Any]:
+        return cast(Dict[str, Any], self._call("POST", "clock", {"Time": timestamp}))
+
+    # -- snapshots -------------------------------------------------------------------------
+    def snapshot(self) -> Dict[str, Any]:
+        return cast(Dict[str, Any], self._call("GET", "snapshot"))
+
+    def restore(self, snapshot: Dict[str, Any]) -> None:
+        self._call("POST", "snapshot", snapshot)
+
+
+# Variables that would make an AWS SDK or the CLI in a subprocess use real
+# credentials or another endpoint instead of the server.
+_AWS_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+              "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
+              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+              "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+
+
+def client_env(url: str, *, region: str = "us-east-1", access_key_id: str = "testing",
+               base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """An environment for a subprocess (AWS CLI, Node, Go...) whose AWS SDK
+    should talk to the server at ``url``: ``base`` (default ``os.environ``)
+    without profiles or session credentials, plus the service's endpoint
+    variable, fake credentials and a region.  A 12-digit ``access_key_id``
+    acts as that account."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _AWS_UNSET}
+    env.update(AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS=url, AWS_ACCESS_KEY_ID=access_key_id,
+               AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=region, AWS_REGION=region,
+               AWS_EC2_METADATA_DISABLED="true", AWS_PAGER="")
+    return env
+
+
+class ServerProcess:
+    """A ``chime-mock serve`` subprocess on a free loopback port.
+
+    ``url``, ``client`` (a ``ChimeMockClient``), ``env`` (see ``client_env``),
+    ``process``; ``stop()`` ends it with SIGTERM (clean shutdown) and returns
+    its exit code.  Also a context manager.
+    """
+
+    def __init__(self, args: Sequence[str] = (), *, timeout: float = 60.0, python: Optional[str] = None) -> None:
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+        env.pop("PYTHONSTARTUP", None)
+        self._log = tempfile.TemporaryFile()
+        command = [python or sys.executable, "-m", "chime_mock", "serve", "--port", "0", *args]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, env=env)
+        line: List[bytes] = []
+        stdout = self.process.stdout
+        assert stdout is not None  # stdout=PIPE
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        first = line[0].decode("utf-8", "replace").strip() if line else ""
+        prefix = "chime_mock listening on "
+        if not first.startswith(prefix):
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(f"chime-mock serve did not start (first line {first!r}); "
+                               f"its stderr:\n{self.log()}")
+        self.url = first[len(prefix):]
+        self.client = ChimeMockClient(self.url)
+        self.env = client_env(self.url)
+
+    def log(self) -> str:
+        """What the server wrote on stderr so far."""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return self.process.returncode
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ServerProcess({self.url!r})"
+
+
+__all__ = ["ChimeMockClient", "ChimeMockClientError", "ServerProcess", "client_env"]
