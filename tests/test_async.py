@@ -247,7 +247,7 @@ def test_failing_credential_process_is_not_run(chime_meetings, broken_profile, m
 def test_unsupported_aiobotocore_is_refused_before_any_state_changes(chime_meetings, monkeypatch):
     import aiobotocore
 
-    from chime_mock.doors import aiobotocore_patch as _aio
+    from chime_mock.doors.botocore import aio as _aio
     monkeypatch.setattr(_aio, "_response_class", None)
     monkeypatch.setattr(aiobotocore, "__version__", "2.4.0")
 

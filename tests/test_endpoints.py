@@ -14,10 +14,11 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from chime_mock import mock_chime_meetings
 from chime_mock.ground import endpoints
-from chime_mock.doors.requests_adapter import INTERCEPTOR
+from chime_mock.doors.requests.adapter import INTERCEPTOR
 
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 PARTITIONS = endpoints.partitions()
@@ -85,11 +86,24 @@ def test_lookalike_hosts_are_not_chime(host):
 
 def test_custom_endpoint_is_answered_in_the_clients_region(chime_meetings):
     for region, url in (("eu-central-1", "http://localhost:4566"),
-                        ("us-west-2", "https://meetings-chime.eu-west-2.amazonaws.com"),
                         ("ap-southeast-1", "http://meetings-chime.internal:8080")):
         client = boto3.client("chime-sdk-meetings", region_name=region, endpoint_url=url, config=NO_RETRY)
         m = client.create_meeting(ClientRequestToken="tok", MediaRegion="us-east-1", ExternalMeetingId="mtg")
         assert m["Meeting"]["MeetingArn"].startswith(f"arn:aws:chime:{region}:"), url
+
+
+def test_a_chime_host_of_another_region_than_the_clients_is_refused_as_aws_refuses_it(chime_meetings):
+    """The host names eu-west-2, the client signs for us-west-2: AWS answers
+    403 InvalidSignatureException, and nothing is created."""
+    client = boto3.client("chime-sdk-meetings", region_name="us-west-2",
+                          endpoint_url="https://meetings-chime.eu-west-2.amazonaws.com", config=NO_RETRY)
+    with pytest.raises(ClientError) as caught:
+        client.create_meeting(ClientRequestToken="tok", MediaRegion="us-east-1", ExternalMeetingId="mtg")
+    error = caught.value.response
+    assert error["Error"]["Code"] == "InvalidSignatureException"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "Credential should be scoped to a valid region" in error["Error"]["Message"]
+    assert chime_meetings.meetings() == [] and len(chime_meetings.journal) == 0
 
 
 @pytest.mark.parametrize("base", ["http://localhost:4566/chime", "http://localhost:4566/chime/",

@@ -7,6 +7,7 @@ fails any test whose calls try to leave the machine.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import subprocess
 import sys
@@ -196,7 +197,7 @@ class TestSetupWithoutTheMethodArgument:
 
 # -- 5. start/stop race: a mock is never active with requests unpatched ---------------------------
 def test_stop_racing_start_leaves_requests_intercepted(monkeypatch):
-    from chime_mock.doors.requests_adapter import INTERCEPTOR
+    from chime_mock.doors.requests.adapter import INTERCEPTOR
 
     real_stop = INTERCEPTOR.stop
     second_started = threading.Event()
@@ -291,7 +292,9 @@ def test_a_contextless_thread_is_refused_when_two_separate_mocks_are_active():
                 except ChimeMockError as exc:
                     outcome.append(str(exc))
             worker = threading.Thread(target=work)
-            worker.start()
+            # Started from an empty context: a thread that belongs to no activation
+            # (one started inside an activation belongs to it: test_threads_outliving).
+            contextvars.Context().run(worker.start)
             worker.join()
     assert outcome and "cannot tell which" in outcome[0]
 
@@ -497,7 +500,8 @@ def test_endpoint_url_with_a_path_on_a_real_chime_host(chime_meetings):
 
 
 def test_a_path_that_does_not_fit_the_named_operation_is_a_404(chime_meetings):
-    wire = chime_meetings.service.handle("GET", f"{CHIME_URL}/elsewhere/x", {}, b"", operation="GetMeeting")
+    wire = chime_meetings.service.handle("GET", f"{CHIME_URL}/elsewhere/x", {}, b"", operation="GetMeeting",
+                                         region="us-east-1", account="123456789012")
     assert wire.status == 404 and b'"Code":"NotFound"' in wire.body
 
 

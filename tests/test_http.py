@@ -9,7 +9,7 @@ import boto3
 import pytest
 import requests
 
-from chime_mock.doors import requests_adapter as chime_http
+from chime_mock.doors.requests import adapter as chime_http
 from chime_mock import mock_chime_meetings
 
 BASE = "https://meetings-chime.us-east-1.amazonaws.com"

@@ -354,10 +354,10 @@ def test_credentials_and_environment_left_as_they_were(monkeypatch):
 def test_nothing_of_the_mock_is_left_after_stop():
     original_send = Endpoint._send
     with mock_chime_meetings():
-        assert chime_mock.doors.botocore_hooks.choose_signer() is botocore.UNSIGNED
-    assert chime_mock.doors.botocore_hooks.choose_signer() is None
+        assert chime_mock.doors.botocore.hooks.choose_signer() is botocore.UNSIGNED
+    assert chime_mock.doors.botocore.hooks.choose_signer() is None
     assert Endpoint._send is original_send
-    assert chime_mock.doors.botocore_hooks.ACTIVE == []
+    assert chime_mock.service.registry.ACTIVE == []
 
 
 # -- beside moto -------------------------------------------------------------------

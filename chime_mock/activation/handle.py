@@ -1,7 +1,7 @@
 """The in-process switch: ``mock_chime_meetings`` / ``ChimeMeetingsMock``.
 
-A handle activates a ``ChimeService`` for the botocore and ``requests``
-front doors (``_hooks``, ``_http``) as a decorator, a context manager
+A handle activates a ``ChimeService`` for the in-process doors (botocore
+events, aiobotocore, ``requests``; see ``switch``) as a decorator, a context manager
 (``with``/``async with``) or with ``start()``/``stop()``.  The state, the
 journal and every control belong to the service; the handle passes them
 through, so ``handle.meetings()``, ``handle.inject(...)`` and the rest work
@@ -27,16 +27,16 @@ import functools
 import inspect
 import logging
 import unittest
-from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, Mapping,
+from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator,
                     Optional, TypeVar, Union, cast, overload)
 
-from chime_mock.doors import botocore_hooks as _hooks
+from chime_mock.activation import switch
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.backend.rules import DEFAULT_ACCOUNT, Quotas
 from chime_mock.controls.journal import Faults, Journal
 from chime_mock.ground.errors import ChimeMockError
 from chime_mock.ground.ids import IdGenerator
-from chime_mock.protocol.restjson import WireResponse
+from chime_mock.service import registry
 from chime_mock.service.pipeline import ChimeService, protocol
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,11 +128,11 @@ class ChimeMeetingsMock:
         self._lock = ForkSafeLock()
         self._reset_pending = False
         self._prepared = False       # state or faults set up while inactive, for the next activation
-        #: Counts activations; a context's record of an activation is live only in the same one.
-        self.generation = 0
+        #: The registry's record of the current activation (None while inactive).
+        self._activation: Optional[registry.Activation] = None
         #: False for a generator's activation: a mock started while one is
         #: suspended runs separately rather than joining it.
-        self.joinable = True
+        self._joinable = True
 
     # -- configuration and state, passed through to the service ----------------------
     @property
@@ -216,9 +216,9 @@ class ChimeMeetingsMock:
             raise TypeError(f"reset must be True, False or None, got {reset!r}")
         with self._lock:
             if self._depth == 0:
-                outer = None if (self.separate or self._shared) else _hooks.context_handle(joinable=True)
-                if outer is not None and outer is not self:
-                    self._check_can_join(outer)
+                outer = None if (self.separate or self._shared) else registry.context_activation(joinable=True)
+                if outer is not None and outer.handle is not self:
+                    self._check_can_join(outer.handle)
                     self.service = outer.service          # join: same state, same journal
                 else:
                     self.service = self._own
@@ -226,14 +226,15 @@ class ChimeMeetingsMock:
                         self._own.reset()
                 self._reset_pending = False
                 self._prepared = False
-                self.generation += 1
                 protocol()
-                _hooks.push(self)
+                self._activation = registry.Activation(self, self.service, self._joinable)
+                registry.push(self._activation, switch.open_doors)
                 if log.isEnabledFor(logging.INFO):
                     log.info("chime_mock active (%s)", "joined the active mock" if self.service is not self._own
                              else f"account {self.account_id}, default region {self.default_region}")
             self._depth += 1
-            _hooks.enter_context(self)
+            assert self._activation is not None
+            registry.enter_context(self._activation)
         return self
 
     def _check_can_join(self, outer: "ChimeMeetingsMock") -> None:
@@ -260,9 +261,10 @@ class ChimeMeetingsMock:
             if self._depth == 0:
                 raise RuntimeError("chime_mock: stop() called on a mock that is not started")
             self._depth -= 1
-            _hooks.leave_context(self)
+            assert self._activation is not None
+            registry.leave_context(self._activation)
             if self._depth == 0:
-                _hooks.pop(self)
+                registry.pop(self._activation, switch.close_doors)
                 self._reset_pending = not self._shared
                 log.info("chime_mock stopped")
 
@@ -278,11 +280,6 @@ class ChimeMeetingsMock:
     async def __aexit__(self, *exc: Any) -> None:
         self.stop()
 
-    def dispatch(self, method: str, url: str, headers: Mapping[str, Any], body: bytes,
-                 operation: Optional[str] = None, region: Optional[str] = None) -> WireResponse:
-        """Answer one raw HTTP request from an in-process front door."""
-        return self.service.handle(method, url, headers, body, operation=operation, region=region)
-
     # -- decorating ----------------------------------------------------------------
     def _run_activation(self, joinable: bool = True) -> "ChimeMeetingsMock":
         """The activation for one run of a decorated callable: this handle if it
@@ -290,13 +287,13 @@ class ChimeMeetingsMock:
         an activation; a run inside an active mock joins it either way)."""
         with self._lock:
             if self._depth == 0:
-                self.joinable = joinable
+                self._joinable = joinable
                 return self.start()
         twin = ChimeMeetingsMock(service=self._own, separate=self.separate) if self._shared \
             else ChimeMeetingsMock(separate=self.separate, **self._own.config())
         twin._given = self._given
         twin.as_kwarg = self.as_kwarg
-        twin.joinable = joinable
+        twin._joinable = joinable
         return twin.start()
 
     @overload
@@ -516,12 +513,13 @@ def mock_chime_meetings(target: Any = None, **config: Any) -> Any:
 
 def current() -> Optional[ChimeMeetingsMock]:
     """The mock answering Chime calls here (this thread or task), or None."""
-    return _hooks.current()
+    activation = registry.current()
+    return None if activation is None else cast(ChimeMeetingsMock, activation.handle)
 
 
 def active_mock() -> ChimeMeetingsMock:
     """Like ``current()``, but raises ``ChimeMockError`` when no mock is active."""
-    handle = _hooks.current()
+    handle = current()
     if handle is None:
         raise ChimeMockError("no chime_mock is active here")
     return handle

@@ -29,8 +29,8 @@ from chime_mock.ground import regions
 from chime_mock.ground.errors import BadRequest, LimitExceeded, NotFound, ResourceNotFound, ServiceError, TooManyTags
 from chime_mock.ground.ids import IdGenerator
 from chime_mock.protocol.validation import bad_request, violation
+from chime_mock.ground.accounts import DEFAULT_ACCOUNT
 
-DEFAULT_ACCOUNT = "123456789012"
 MAX_ATTENDEES = 250            # hard limit per meeting (D10)
 HIGH_RES_MAX_ATTENDEES = 25    # with FHD video or UHD content
 MAX_TAGS = 50

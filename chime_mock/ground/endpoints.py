@@ -17,7 +17,8 @@ import re
 import threading
 from typing import Any, Dict, List, Optional, Pattern, Tuple
 
-SERVICE_ID = "chime-sdk-meetings"
+from chime_mock.ground.model import SERVICE_NAME, service_model
+
 _DEFAULT_PARTITION = "aws"   # botocore's answer for a region no partition claims
 _TEMPLATE = re.compile(r"^https://([a-z0-9.-]*)\{Region\}\.\{PartitionResult#(\w+)\}$")
 
@@ -87,10 +88,8 @@ def _rule_urls(node: Any, found: List[str]) -> None:
 
 def _host_regex(loader: Any, partitions: List[Partition]) -> Pattern[str]:
     """One regex for every host the rule set can produce, region captured."""
-    from chime_mock.ground.model import service_model
-
     model = service_model()
-    rules = loader.load_service_model(SERVICE_ID, "endpoint-rule-set-1", model.api_version)
+    rules = loader.load_service_model(SERVICE_NAME, "endpoint-rule-set-1", model.api_version)
     urls: List[str] = []
     _rule_urls(rules, urls)
     alternatives = set()

@@ -41,6 +41,9 @@ class ServiceError(Exception):
 
     shape: str = "ServiceFailureException"
     injected: bool = False   # raised by a test's Fault rather than by the service rules
+    #: The HTTP status of a shape the model does not declare (a modeled
+    #: shape's own ``httpStatusCode`` wins).
+    status: int = 400
 
     def __init__(self, message: str, shape: Optional[str] = None, **members: Any) -> None:
         super().__init__(message)
@@ -79,6 +82,13 @@ class ResourceNotFound(ServiceError):
 
 class TooManyTags(ServiceError):
     shape = "TooManyTagsException"
+
+
+class InvalidSignature(ServiceError):
+    """What AWS answers a request whose SigV4 credential scope names another
+    region than the endpoint it was sent to (not a modeled shape)."""
+    shape = "InvalidSignatureException"
+    status = 403
 
 
 class ChimeMockError(Exception):

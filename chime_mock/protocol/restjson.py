@@ -22,6 +22,7 @@ from botocore.model import OperationModel, Shape
 
 from chime_mock.ground.model import error_shapes, service_model
 from chime_mock.ground.errors import BadRequest, ServiceError
+from chime_mock.protocol.envelope import WireResponse, error_envelope
 from chime_mock.protocol.validation import Check, ValidatorCompiler, bad_request, camel, raise_for, violation
 
 _LABEL = re.compile(r"\{([^}]+)\}")
@@ -45,17 +46,6 @@ def _loads(data: bytes) -> Any:
     skipped), strict numbers (no NaN/Infinity).  Raises UnicodeDecodeError,
     ValueError or RecursionError (nesting deeper than the parser's stack)."""
     return _DECODE(data.decode("utf-8-sig"))
-
-
-class WireResponse:
-    """A raw HTTP answer: status, headers and body bytes."""
-
-    __slots__ = ("status", "headers", "body")
-
-    def __init__(self, status: int, headers: Dict[str, str], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
 
 
 class RouteNotFound(Exception):
@@ -437,9 +427,9 @@ class Protocol:
         x-amzn-RequestId, body ``Code``/``Message``/``RequestId`` and the
         shape's other members."""
         shape = self._errors.get(error.shape)
-        status = 400
-        headers = {"x-amzn-ErrorType": error.shape, "x-amzn-RequestId": request_id, "Content-Type": "application/json"}
-        body: Dict[str, Any] = {"Code": error.code, "Message": error.message, "RequestId": request_id}
+        status = error.status
+        headers: Dict[str, str] = {}
+        body: Dict[str, Any] = {}
         if shape is not None:
             status = shape.metadata.get("error", {}).get("httpStatusCode", status)
             for name, member in shape.members.items():
@@ -452,27 +442,8 @@ class Protocol:
                     headers[member.serialization.get("name", name)] = _text_from_scalar(value)
                 else:
                     body[name] = value
-        data = _DUMPS(body).encode()
-        headers["Content-Length"] = str(len(data))
-        return WireResponse(status, headers, data)
-
-
-_REGION_FROM_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([a-z0-9-]+)/")
-
-
-def header_text(headers: Mapping[str, Any], name: str) -> Optional[str]:
-    """A header's value as text, or None (botocore keeps some values as bytes;
-    a plain dict is looked up as given and in lower case)."""
-    value = headers.get(name) or headers.get(name.lower())
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    return value or None
-
-
-def region_from_auth(headers: Mapping[str, Any]) -> Optional[str]:
-    auth = header_text(headers, "Authorization")
-    match = _REGION_FROM_SCOPE.search(auth) if auth else None
-    return match.group(1) if match else None
+        return error_envelope(status, error.shape, error.message, request_id,
+                              body_members=body, header_members=headers)
 
 
 __all__ = ["Protocol", "Operation", "WireResponse", "RouteNotFound"]

@@ -36,8 +36,7 @@ from chime_mock.backend.rules import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_
 from chime_mock.controls.journal import Call, Fault, Faults, Journal, UserCallbackError
 from chime_mock.ground.errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
 from chime_mock.ground.ids import IdGenerator
-from chime_mock.ground.endpoints import region_from_host
-from chime_mock.protocol.restjson import Protocol, RouteNotFound, WireResponse, region_from_auth
+from chime_mock.protocol.restjson import Protocol, RouteNotFound, WireResponse
 from chime_mock.protocol.validation import raise_for
 
 log = logging.getLogger("chime_mock")
@@ -228,20 +227,15 @@ class ChimeService:
 
     # -- the call pipeline -------------------------------------------------------------
     def handle(self, method: str, url: str, headers: Mapping[str, Any], body: bytes, *,
-               operation: Optional[str] = None, region: Optional[str] = None,
-               account: Optional[str] = None) -> WireResponse:
-        """Answer one raw HTTP request.
+               region: str, account: str, operation: Optional[str] = None) -> WireResponse:
+        """Answer one raw HTTP request in ``account``/``region`` (which the
+        door decided: ``chime_mock.doors.request.decide``).
 
-        ``operation`` (when the front door already knows it) skips routing;
-        ``region``/``account`` override what the request itself says (host,
-        SigV4 credential scope) and the configured defaults.
+        ``operation`` (when the front door already knows it) skips routing.
         """
         proto = protocol()
         request_id = self.ids.uuid4()
-        host, path, raw_query = proto.split_url(url)
-        if region is None:
-            region = region_from_host(host) or region_from_auth(headers) or self.default_region
-        account = account or self.account_id
+        _, path, raw_query = proto.split_url(url)
         op = proto.operations.get(operation) if operation else None
         if op is None:
             query = proto.parse_query(raw_query)
@@ -290,6 +284,12 @@ class ChimeService:
             log.debug("%s %s/%s -> %d%s %s", op.name, account, region, wire.status,
                       f" {call.error}: {call.error_message}" if call.error else "", request_id)
         return wire
+
+    def refuse(self, error: ServiceError) -> WireResponse:
+        """The error answer for a request a door refused before the service
+        saw it (e.g. a credential scope naming another region): AWS's
+        envelope with a fresh request id; nothing is journaled or changed."""
+        return protocol().error_response(error, self.ids.uuid4())
 
     def _context(self, account: str, region: str) -> CallContext:
         key = (account, region)

@@ -4,12 +4,12 @@
 
 Every request whose path does not start with ``/_chime_mock/`` goes to
 ``ChimeService.handle`` as raw method, URL, headers and body, and its answer
-goes back unchanged: the same wire bytes a boto3 client gets in-process.  The
-control region is the SigV4 credential scope of the ``Authorization`` header
-(clients sign with any fake credentials; the signature is not checked), else
-the ``Host`` when it is a real Chime endpoint name, else the service's default
-region.  The account is the access key id when that is exactly 12 digits
-(so one server holds several accounts apart), else the service's account.
+goes back unchanged: the same wire bytes a boto3 client gets in-process.  Region
+and account follow the one rule of ``chime_mock.doors.request`` (the Host
+when it names a Chime region, else the SigV4 credential scope of the
+``Authorization`` header, else the default; clients sign with any fake
+credentials and the signature is not checked; an access key id of 12 ASCII
+digits names the account, so one server holds several accounts apart).
 
 Requests under ``/_chime_mock/`` are the control API (``control_api``);
 ``GET /_chime_mock/`` and a plain ``GET /`` serve the dashboard page.
@@ -28,8 +28,10 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote
 
-from chime_mock.ground.endpoints import region_from_host
-from chime_mock.protocol.restjson import region_from_auth
+from chime_mock.doors.request import answer, scope_of
+from chime_mock.doors.server.control import ControlAPI
+from chime_mock.doors.server.wire import Answer, error_answer
+from chime_mock.protocol.restjson import RouteNotFound
 from chime_mock.service.pipeline import ChimeService, protocol
 
 log = logging.getLogger("chime_mock.server")
@@ -44,7 +46,6 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 CONTROL_PREFIX = "/_chime_mock/"
 DASHBOARD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard.html")
 
-_ACCESS_KEY = re.compile(r"Credential=([^/,\s]*)/")
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
             401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
             409: "Conflict", 411: "Length Required", 413: "Payload Too Large", 422: "Unprocessable Entity",
@@ -52,7 +53,6 @@ _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: 
             503: "Service Unavailable"}
 
 StartResponse = Callable[..., Any]
-Answer = Tuple[int, List[Tuple[str, str]], bytes]
 
 _PLACEHOLDER = (
     "<!doctype html><html><head><meta charset='utf-8'><title>chime_mock</title></head><body>"
@@ -63,34 +63,6 @@ _PLACEHOLDER = (
 
 class RequestTooLarge(Exception):
     pass
-
-
-def error_answer(status: int, error_type: str, message: str, request_id: Optional[str] = None) -> Answer:
-    """An answer in AWS's JSON error envelope (``x-amzn-ErrorType`` header;
-    ``Code``/``Message`` body) for what the front door itself refuses."""
-    from chime_mock.ground.errors import short_code
-    import json
-
-    body: Dict[str, Any] = {"Code": short_code(error_type), "Message": message}
-    headers = [("x-amzn-ErrorType", error_type), ("Content-Type", "application/json")]
-    if request_id is not None:
-        body["RequestId"] = request_id
-        headers.append(("x-amzn-RequestId", request_id))
-    data = json.dumps(body).encode()
-    headers.append(("Content-Length", str(len(data))))
-    return status, headers, data
-
-
-def account_from_auth(auth: Optional[str]) -> Optional[str]:
-    """The access key id of a SigV4 ``Authorization`` header when it is exactly
-    12 digits (an account id, as LocalStack reads it), else None."""
-    if not auth:
-        return None
-    match = _ACCESS_KEY.search(auth)
-    if match is None:
-        return None
-    key = match.group(1)
-    return key if len(key) == 12 and key.isdigit() else None
 
 
 def read_body(environ: Dict[str, Any], limit: int) -> bytes:
@@ -171,8 +143,6 @@ class ChimeApp:
             raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
             raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
-        from chime_mock.doors.server.control import ControlAPI
-
         self.service = service
         self.max_body = max_body
         self.controls = ControlAPI(service)
@@ -237,15 +207,12 @@ class ChimeApp:
         if any(c in host for c in "/?#@\\ \t") or not host.isprintable():
             return error_answer(400, "BadRequestException", "The Host header is not a host name")
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}"
-        region = region_from_auth(headers) or region_from_host(protocol().split_url(url)[0])
-        account = account_from_auth(headers.get("authorization"))
-        wire = self.service.handle(method, url, headers, body, region=region, account=account)
+        access_key, scope_region = scope_of(headers)
+        wire = answer(self.service, method, url, headers, body, scope_region=scope_region, access_key=access_key)
         return wire.status, list(wire.headers.items()), wire.body
 
     @staticmethod
     def _is_api_call(method: str, target: str) -> bool:
-        from chime_mock.protocol.restjson import RouteNotFound
-
         proto = protocol()
         try:
             proto.route(method if method != "HEAD" else "GET", "/", proto.parse_query(target.partition("?")[2]))
@@ -269,4 +236,4 @@ def make_app(service: Optional[ChimeService] = None, *, max_body: int = DEFAULT_
     return ChimeApp(service if service is not None else ChimeService(), max_body=max_body)
 
 
-__all__ = ["make_app", "ChimeApp", "DEFAULT_MAX_BODY", "CONTROL_PREFIX", "account_from_auth", "error_answer"]
+__all__ = ["make_app", "ChimeApp", "DEFAULT_MAX_BODY", "CONTROL_PREFIX", "error_answer"]

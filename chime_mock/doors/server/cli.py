@@ -263,7 +263,7 @@ def _use_envelope_errors(server: Any) -> None:
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from chime_mock.doors.server.app import error_answer
+    from chime_mock.doors.server.wire import error_answer
 
     names = {400: "BadRequestException", 413: "RequestEntityTooLargeException",
              431: "RequestHeaderFieldsTooLargeException", 501: "NotImplementedException"}

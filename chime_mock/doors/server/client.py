@@ -197,7 +197,9 @@ class ServerProcess:
     """
 
     def __init__(self, args: Sequence[str] = (), *, timeout: float = 60.0, python: Optional[str] = None) -> None:
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        import chime_mock
+
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(chime_mock.__file__)))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         env.pop("PYTHONSTARTUP", None)

@@ -23,7 +23,8 @@ from urllib.parse import parse_qs, unquote
 from chime_mock.backend.rules import Attendee, Meeting
 from chime_mock.controls.journal import Call, Fault
 from chime_mock.ground.errors import ServiceError
-from chime_mock.doors.server.app import Answer, error_answer
+from chime_mock.ground.model import SERVICE_NAME
+from chime_mock.doors.server.wire import Answer, error_answer
 from chime_mock.service.pipeline import ChimeService, check_region, protocol
 
 PREFIX = "/_chime_mock"
@@ -206,7 +207,7 @@ class ControlAPI:
         import botocore
 
         from chime_mock import __version__
-        return {"status": "ok", "service": "chime-sdk-meetings", "version": __version__,
+        return {"status": "ok", "service": SERVICE_NAME, "version": __version__,
                 "botocore": botocore.__version__}
 
     def reset(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:

@@ -28,6 +28,7 @@ import sys
 from typing import Any, Callable, Optional, Tuple
 
 from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.ground.model import SERVICE_NAME
 
 #: The oldest aiobotocore this module was verified against (the oldest that
 #: installs beside botocore 1.35.0, chime_mock's floor).
@@ -132,8 +133,8 @@ def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool])
     from aiobotocore.endpoint import AioEndpoint
     from aiobotocore.session import AioSession
 
-    from chime_mock.doors.credentials import DeferredCredentials
-    from chime_mock.doors.botocore_hooks import ACTIVE
+    from chime_mock.doors.botocore.credentials import DeferredCredentials
+    from chime_mock.service.registry import ACTIVE
 
     original_send = AioEndpoint._send
 
@@ -149,7 +150,7 @@ def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool])
     original_get_credentials = AioSession.get_credentials
 
     async def _create_client(self: Any, service_name: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if not (ACTIVE and service_name == "chime-sdk-meetings" and kwargs.get("aws_access_key_id") is None):
+        if not (ACTIVE and service_name == SERVICE_NAME and kwargs.get("aws_access_key_id") is None):
             return await original_create(self, service_name, *args, **kwargs)
         token = _creating_chime.set(True)
         try:

@@ -17,14 +17,15 @@ chime_mock and every other URL goes where it went before.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from requests import Session
 from requests.adapters import HTTPAdapter
 
-from chime_mock.doors.botocore_hooks import as_bytes
-from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.doors.request import answer, as_bytes, scope_of
 from chime_mock.ground.endpoints import is_chime_url
+from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.service import registry
 
 # Only Chime URLs reach ChimeAdapter (``_get_adapter`` decides), so the
 # ``responses`` routes match whatever they are given.
@@ -62,22 +63,22 @@ class RequestsInterceptor:
         self._lock = ForkSafeLock(reentrant=False)
         self._rmock: Optional[Any] = None
 
-    def _build(self, current: Callable[[], Any]) -> Any:
+    def _build(self) -> Any:
         import responses
 
         routes: List[Any] = []
 
         def callback(request: Any) -> Tuple[int, Dict[str, str], bytes]:
-            mock = current()
-            if mock is None:  # pragma: no cover - stopped concurrently
-                raise ConnectionError("chime_mock is not active")
+            service = registry.answering()
             # ``responses`` records every call on the mock and on the route;
             # the journal is chime_mock's record, so keep theirs empty rather
             # than growing for the life of the process.
             rmock.calls.reset()
             for route in routes:
                 route.calls.reset()
-            wire = mock.dispatch(request.method, request.url, request.headers, as_bytes(request.body))
+            access_key, scope_region = scope_of(request.headers)
+            wire = answer(service, request.method, request.url, request.headers, as_bytes(request.body),
+                          scope_region=scope_region, access_key=access_key)
             if request.method.upper() == "HEAD":
                 # A HEAD answer has the status and headers of the GET, no body.
                 headers = {k: v for k, v in wire.headers.items() if k.lower() != "content-length"}
@@ -91,11 +92,10 @@ class RequestsInterceptor:
         setattr(ChimeAdapter, "send", rmock.unbound_on_send())
         return rmock
 
-    def start(self, current: Callable[[], Any]) -> None:
-        """``current()`` returns the mock to answer with (the innermost one)."""
+    def start(self) -> None:
         with self._lock:
             if self._rmock is None:
-                self._rmock = self._build(current)
+                self._rmock = self._build()
             self._rmock.calls.reset()
             setattr(Session, "get_adapter", _get_adapter)
 
@@ -106,3 +106,12 @@ class RequestsInterceptor:
 
 
 INTERCEPTOR = RequestsInterceptor()
+
+
+def open_door() -> None:
+    """Route Chime URLs of every ``requests`` session to chime_mock."""
+    INTERCEPTOR.start()
+
+
+def close_door() -> None:
+    INTERCEPTOR.stop()

@@ -21,8 +21,9 @@ from botocore.credentials import Credentials
 from botocore.session import Session
 
 from chime_mock.ground.locks import ForkSafeLock
+from chime_mock.ground.model import SERVICE_NAME
+from chime_mock.service import registry
 
-_CHIME = "chime-sdk-meetings"
 _creating_chime = contextvars.ContextVar("chime_mock_creating_chime_client", default=False)
 
 
@@ -60,12 +61,10 @@ class DeferredCredentials(Credentials):  # type: ignore[misc]
 
 
 def _wants_deferral(service_name: Any, kwargs: Dict[str, Any]) -> bool:
-    from chime_mock.doors.botocore_hooks import ACTIVE, _CONTEXT, _stale_here  # late: _hooks imports this module
-
-    if service_name != _CHIME or kwargs.get("aws_access_key_id") is not None:
+    if service_name != SERVICE_NAME or kwargs.get("aws_access_key_id") is not None:
         return False
     # Under a mock, or in work that outlived one (whose calls are refused anyway).
-    return bool(ACTIVE) or bool(_CONTEXT.get() and _stale_here())
+    return bool(registry.ACTIVE) or registry.stale_here()
 
 
 _original_create_client = Session.create_client

@@ -1,0 +1,228 @@
+"""The switch's botocore side: event handlers and the stack of active mocks.
+
+Handlers are installed once, at the first activation, and stay installed;
+while no mock is active each one returns None at its first line, so botocore
+carries on as if they were not there.  Installing them:
+
+* into ``botocore.handlers.BUILTIN_HANDLERS``, which every botocore session
+  created from then on registers (boto3's default session included);
+* onto every botocore session and ``chime-sdk-meetings`` client that already
+  exists (one ``gc`` walk), so module-level clients built before the first
+  activation, or before ``chime_mock`` was imported, are answered too.
+
+Which activation answers a call: the innermost active one of the caller's
+context (a ``ContextVar``: each thread and each asyncio task has its own),
+else, for a thread with no context of its own, the one service active in the
+process; when several are, the call is refused rather than guessed.
+
+They listen on the most specific events (``*.chime-sdk-meetings``), which
+botocore calls before generic ones such as moto's ``before-send``, so other
+services' calls never reach chime_mock and Chime calls never reach moto.
+"""
+from __future__ import annotations
+
+import gc
+from typing import Any, Iterator, Optional, cast
+
+import botocore
+from botocore import handlers as _botocore_handlers
+from botocore.awsrequest import AWSResponse
+from botocore.client import BaseClient
+from botocore.credentials import ContainerProvider, Credentials, InstanceMetadataProvider
+from botocore.endpoint import Endpoint
+from botocore.utils import IMDSRegionProvider
+from botocore.session import Session
+
+from chime_mock.doors.botocore import aio as _aio
+from chime_mock.doors.botocore import credentials as _credentials
+from chime_mock.doors.request import answer, as_bytes, header_text
+from chime_mock.ground.endpoints import is_chime_url
+from chime_mock.ground.model import SERVICE_NAME
+from chime_mock.service import registry
+from chime_mock.service.pipeline import protocol
+
+#: Carries the client's signing region (and a static access key id) from
+#: ``before-sign`` to ``before-send``; removed before the service sees the
+#: request, and trusted only from botocore (the other doors never read it).
+SCOPE_HINT = "x-chime-mock-scope"
+_SEND_PREFIX = f"before-send.{SERVICE_NAME}."
+
+
+class RawBody:
+    """The minimal ``raw`` object ``AWSResponse.content`` reads."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        return self._body
+
+
+def choose_signer(**_: Any) -> Optional[object]:
+    """While a mock is active Chime requests go unsigned: no credentials needed.
+    (Work that outlived its mock is refused here, before any signing.)"""
+    if registry.ACTIVE:
+        return cast(object, botocore.UNSIGNED)
+    registry.refuse_if_stale()
+    return None
+
+
+def before_sign(request: Any, region_name: Optional[str] = None, request_signer: Any = None,
+                **_: Any) -> None:
+    """Tell ``before_send`` the client's own credential scope (unsigned
+    requests carry none): its signing region, and its access key id when the
+    client has static credentials (reading any other kind could resolve or
+    refresh them), and whether the client is aiobotocore's."""
+    if not registry.ACTIVE:
+        return
+    context = getattr(request, "context", None) or {}
+    region = context.get("client_region") or region_name
+    if region:
+        credentials: Any = getattr(request_signer, "_credentials", None)
+        key = credentials.access_key if type(credentials) is Credentials else None
+        request.headers[SCOPE_HINT] = f"{region} {key}" if key else region
+    if _aio.is_aio_signer(request_signer):
+        request.headers[_aio.MARK] = _aio.AIO
+
+
+def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSResponse]:
+    """Answer a Chime request from the service active for this caller."""
+    if not registry.ACTIVE:
+        registry.refuse_if_stale()
+        return None
+    service = registry.answering()
+    is_aio = _aio.check(request)      # refuses an unsupported aiobotocore before any state changes
+    operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
+    url = request.url
+    scope_region: Optional[str] = None
+    access_key: Optional[str] = None
+    hint = header_text(request.headers, SCOPE_HINT)
+    if hint is not None:
+        del request.headers[SCOPE_HINT]
+        scope_region, _sep, access_key = hint.partition(" ")
+    if operation:
+        url = strip_base_path(url, operation)   # an endpoint_url with a path
+    wire = answer(service, request.method, url, request.headers, as_bytes(request.body),
+                  scope_region=scope_region, access_key=access_key or None, operation=operation or None)
+    if is_aio:
+        return _aio.respond(request.url, wire.status, wire.headers, wire.body)
+    return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
+
+
+def strip_base_path(url: str, operation: str) -> str:
+    """``url`` without the base path of the client's ``endpoint_url``.
+
+    botocore appends the operation's path to the endpoint's own path
+    (``http://localhost:4566/chime`` + ``/meetings/{MeetingId}``).  Labels are
+    percent-encoded, so the operation's path has a fixed number of segments:
+    it is the URL path's last that many segments (plus an optional trailing
+    slash), and what comes before is the base path."""
+    op = protocol().operations.get(operation)
+    start = url.find("://")
+    slash = url.find("/", start + 3 if start >= 0 else 0)
+    if op is None or slash < 0:
+        return url
+    path, sep, rest = url[slash:].partition("?")
+    if op.path_regex.fullmatch(path):
+        return url
+    index = len(path)
+    while index > 0:
+        index = path.rfind("/", 0, index)
+        if index <= 0:
+            break
+        if op.path_regex.fullmatch(path[index:]):
+            return url[:slash] + path[index:] + sep + rest
+    return url
+
+
+_HANDLERS = (
+    (f"choose-signer.{SERVICE_NAME}", choose_signer, "chime_mock.choose-signer"),
+    (f"before-sign.{SERVICE_NAME}", before_sign, "chime_mock.before-sign"),
+    (f"before-send.{SERVICE_NAME}", before_send, "chime_mock.before-send"),
+)
+
+
+# -- fail-closed backstop ------------------------------------------------------
+_original_send = Endpoint._send
+
+# Credential providers that reach the network (EC2 instance metadata, ECS/EKS
+# container credentials).  While a mock is active they are skipped: Chime
+# requests are unsigned, and a test must never wait on (or be failed by) a
+# metadata lookup.  Environment and file credentials are untouched.
+_NETWORK_PROVIDERS = (InstanceMetadataProvider, ContainerProvider)
+_original_loads = {cls: cls.load for cls in _NETWORK_PROVIDERS}
+
+
+def _no_network_credentials(self: Any) -> None:
+    return None
+
+
+# ``defaults_mode="auto"`` asks EC2 instance metadata for the region when a
+# client is created; while a mock is active that lookup is skipped too.
+_original_imds_region = IMDSRegionProvider.provide
+
+
+def _no_imds_region(self: Any) -> None:
+    return None
+
+
+def _guarded_send(self: Endpoint, request: Any) -> Any:
+    """While a mock is active, a Chime request that somehow skipped the
+    before-send handler is answered here rather than sent to AWS."""
+    if registry.ACTIVE and is_chime_url(request.url or ""):
+        return before_send(request, event_name="")
+    return _original_send(self, request)
+
+
+_installed = False
+
+
+def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    _credentials.install()
+    _aio.install(before_send, is_chime_url)
+    builtin = _botocore_handlers.BUILTIN_HANDLERS
+    if any(entry[1] is before_send for entry in builtin):
+        return
+    for event, handler, _ in _HANDLERS:
+        builtin.append((event, handler))
+    # Sessions and clients that exist already never see BUILTIN_HANDLERS.
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, Session):
+                for event, handler, unique in _HANDLERS:
+                    obj.register(event, handler, unique_id=unique)
+            elif isinstance(obj, BaseClient) and obj.meta.service_model.service_name == SERVICE_NAME:
+                for event, handler, unique in _HANDLERS:
+                    obj.meta.events.register(event, handler, unique_id=unique)
+        except Exception:  # pragma: no cover - a half-built object; skip it
+            continue
+
+
+def open_door() -> None:
+    """While a mock is active: handlers answer, ``Endpoint._send`` stands guard
+    (fail closed), and the network credential and region lookups are skipped.
+    Called under the registry's lock by the activation layer."""
+    _install()
+    Endpoint._send = _guarded_send
+    for cls in _NETWORK_PROVIDERS:
+        cls.load = _no_network_credentials
+    IMDSRegionProvider.provide = _no_imds_region
+
+
+def close_door() -> None:
+    if IMDSRegionProvider.provide is _no_imds_region:
+        IMDSRegionProvider.provide = _original_imds_region
+    if Endpoint._send is _guarded_send:
+        Endpoint._send = _original_send
+    for cls, load in _original_loads.items():
+        if cls.load is _no_network_credentials:
+            cls.load = load
