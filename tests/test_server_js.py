@@ -102,14 +102,14 @@ def test_js_flow_fails_loudly_when_the_server_is_wrong(js_sdk, tmp_path):
     assert "FAIL: " in done.stderr, done.stderr
 
 
-def test_readme_javascript_example_runs_as_written(js_sdk, chime_meetings_server):
-    """README's ```js example, run by node next to the pinned SDK against the server."""
+def test_docs_javascript_example_runs_as_written(js_sdk, chime_meetings_server):
+    """docs/server.md's ```js example, run by node next to the pinned SDK against the server."""
     import re
     from chime_mock.doors.server.client import client_env
 
-    readme = (JS_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```js\n(.*?)```", readme, flags=re.S)
-    assert blocks, "README has no ```js example"
+    page = (JS_DIR.parent.parent / "docs" / "server.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```js\n(.*?)```", page, flags=re.S)
+    assert blocks, "docs/server.md has no ```js example"
     script = JS_DIR / f"readme_example_{os.getpid()}.mjs"   # beside node_modules, so imports resolve
     script.write_text(blocks[0], encoding="utf-8")
     try:
