@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Dict, List
 
-__version__ = "0.2.0"
+from chime_mock.ground.version import __version__
 
 # Public name -> the module that defines it (imported on first use).
 _EXPORTS: Dict[str, str] = {

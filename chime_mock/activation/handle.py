@@ -37,7 +37,8 @@ from chime_mock.controls.journal import Faults, Journal
 from chime_mock.ground.errors import ChimeMockError
 from chime_mock.ground.ids import IdGenerator
 from chime_mock.service import registry
-from chime_mock.service.pipeline import ChimeService, protocol
+from chime_mock.protocol.restjson import protocol
+from chime_mock.service.pipeline import ChimeService
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Concatenate, ParamSpec

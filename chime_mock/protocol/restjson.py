@@ -22,6 +22,7 @@ from botocore.model import OperationModel, Shape
 
 from chime_mock.ground.model import error_shapes, service_model
 from chime_mock.ground.errors import BadRequest, ServiceError
+from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.protocol.envelope import WireResponse, error_envelope
 from chime_mock.protocol.validation import Check, ValidatorCompiler, bad_request, camel, raise_for, violation
 
@@ -446,4 +447,18 @@ class Protocol:
                               body_members=body, header_members=headers)
 
 
-__all__ = ["Protocol", "Operation", "WireResponse", "RouteNotFound"]
+_PROTOCOL: Optional[Protocol] = None
+_PROTOCOL_LOCK = ForkSafeLock()
+
+
+def protocol() -> Protocol:
+    """The process-wide protocol engine (compiled from the model on first use)."""
+    global _PROTOCOL
+    if _PROTOCOL is None:
+        with _PROTOCOL_LOCK:
+            if _PROTOCOL is None:
+                _PROTOCOL = Protocol()
+    return _PROTOCOL
+
+
+__all__ = ["protocol", "Protocol", "Operation", "WireResponse", "RouteNotFound"]

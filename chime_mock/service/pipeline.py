@@ -36,113 +36,12 @@ from chime_mock.backend.rules import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_
 from chime_mock.controls.journal import Call, Fault, Faults, Journal, UserCallbackError
 from chime_mock.ground.errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
 from chime_mock.ground.ids import IdGenerator
-from chime_mock.protocol.restjson import Protocol, RouteNotFound, WireResponse
+from chime_mock.protocol.restjson import RouteNotFound, WireResponse, protocol
+from chime_mock.service.config import LATEST, check_clock, check_quotas, check_region, configured_region, finite_seconds
 from chime_mock.protocol.validation import raise_for
 
 log = logging.getLogger("chime_mock")
 log.addHandler(logging.NullHandler())   # silent unless the application configures logging
-
-_PROTOCOL: Optional[Protocol] = None
-_PROTOCOL_LOCK = ForkSafeLock()
-
-_REGION_NAME = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+)+-\d+")
-
-
-def protocol() -> Protocol:
-    """The process-wide protocol engine (compiled from the model on first use)."""
-    global _PROTOCOL
-    if _PROTOCOL is None:
-        with _PROTOCOL_LOCK:
-            if _PROTOCOL is None:
-                _PROTOCOL = Protocol()
-    return _PROTOCOL
-
-
-def configured_region() -> str:
-    """The region a boto3 client made with no ``region_name`` would use here:
-    ``AWS_REGION``/``AWS_DEFAULT_REGION``, boto3's default session, the
-    profile's ``region`` in the AWS config file; else ``us-east-1``."""
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        value = os.environ.get(name)
-        if value:
-            return value
-    boto3 = sys.modules.get("boto3")
-    session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 is not None else None
-    try:
-        session_region = session.region_name if session is not None else None
-    except Exception:  # e.g. its profile no longer exists: not ours to report
-        session_region = None
-    if session_region:
-        return str(session_region)
-    path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
-    profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        return "us-east-1"
-    return _region_in_config(path, mtime, profile) or "us-east-1"
-
-
-@functools.lru_cache(maxsize=16)
-def _region_in_config(path: str, mtime: float, profile: str) -> Optional[str]:
-    from botocore.configloader import raw_config_parse
-
-    try:
-        sections = raw_config_parse(path)
-    except Exception:  # a broken config file is not ours to report
-        return None
-    section = sections.get(profile if profile == "default" else f"profile {profile}") or sections.get(profile) or {}
-    region = section.get("region")
-    return str(region) if region else None
-
-
-_LATEST = 253402300800.0   # 10000-01-01: beyond it no date can be written
-
-
-def finite_seconds(value: Any, argument: str, what: str) -> float:
-    """``value`` as a finite float, else TypeError/ValueError naming ``argument``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{argument} must be {what}, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number) or abs(number) >= _LATEST:
-        raise ValueError(f"{argument} must be {what}, got {value!r}")
-    return number
-
-
-def check_region(value: Any, argument: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a region name such as 'us-east-1', got {value!r}")
-    if not _REGION_NAME.fullmatch(value):
-        raise ValueError(f"{argument} must be a region name such as 'us-east-1', got {value!r}")
-    return value
-
-
-def _check_quotas(quotas: Any) -> Quotas:
-    if quotas is None:
-        return Quotas()
-    if isinstance(quotas, Quotas):
-        return copy.copy(quotas)
-    if quotas == "aws":
-        return Quotas.aws_defaults()
-    raise TypeError(f"quotas must be a chime_mock.Quotas (e.g. Quotas(active_meetings=5) or "
-                    f"Quotas.aws_defaults()) or 'aws', got {type(quotas).__name__} {quotas!r}")
-
-
-def _check_clock(clock: Any) -> Optional[Callable[[], float]]:
-    if clock is None:
-        return None
-    if not callable(clock):
-        raise TypeError(f"clock must be a function returning the time in seconds (like time.time), "
-                        f"got {clock!r}")
-    sample = clock()
-    if isinstance(sample, bool) or not isinstance(sample, (int, float)):
-        raise TypeError(f"clock must return the time in seconds as a number (like time.time()), "
-                        f"but it returned {type(sample).__name__} {sample!r}")
-    return cast("Callable[[], float]", clock)
-
 
 class ChimeService:
     """One in-memory Amazon Chime SDK Meetings service.
@@ -175,9 +74,9 @@ class ChimeService:
         self._default_region = check_region(default_region, "default_region") if default_region is not None \
             else None
         self.seed = seed
-        self.quotas = _check_quotas(quotas)
+        self.quotas = check_quotas(quotas)
         self.auto_end = auto_end
-        self._clock = _check_clock(clock)
+        self._clock = check_clock(clock)
         self._clock_offset = 0.0
         self._lock = ForkSafeLock()
         self._rate: Dict[Tuple[str, str, str], Deque[float]] = {}
@@ -221,7 +120,7 @@ class ChimeService:
     def set_time(self, timestamp: float) -> None:
         """Set the service's clock to ``timestamp`` (seconds since the epoch); it runs on from there."""
         timestamp = finite_seconds(timestamp, "timestamp", "a number of seconds since the epoch")
-        if not 0 <= timestamp < _LATEST:
+        if not 0 <= timestamp < LATEST:
             raise ValueError(f"timestamp must be seconds since the epoch between 1970 and 9999, got {timestamp!r}")
         self._clock_offset += timestamp - self.now()
 

@@ -51,7 +51,7 @@ _ATTENDEE_FIELDS = _fields(Attendee)
 
 def dump(service: "ChimeService") -> Dict[str, Any]:
     """The service's state as a JSON-safe dict (see the module docstring)."""
-    from chime_mock import __version__
+    from chime_mock.ground.version import __version__
 
     backend = service.backend
     with backend.lock:
@@ -108,7 +108,7 @@ def _check(value: Any, kind: Any, where: str) -> Any:
         (item_kind,) = typing.get_args(kind) or (Any,)
         return [_check(v, item_kind, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float:
-        from chime_mock.service.pipeline import finite_seconds
+        from chime_mock.service.config import finite_seconds
 
         try:
             return finite_seconds(value, where, "a finite number of seconds")
@@ -171,7 +171,7 @@ _CAPABILITY_KINDS = {"Audio", "Video", "Content"}
 
 def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
     """The first constraint of ``operation``'s input that ``params`` break, or None."""
-    from chime_mock.service.pipeline import protocol
+    from chime_mock.protocol.restjson import protocol
 
     op = protocol().operations[operation]
     errors: List[str] = []
@@ -232,7 +232,7 @@ def _check_meeting(meeting: Meeting, where: str) -> None:
 
 
 def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) -> None:
-    from chime_mock.service.pipeline import check_region
+    from chime_mock.service.config import check_region
 
     try:
         check_region(state.region, "region")

@@ -39,7 +39,7 @@ from chime_mock.doors.request import answer, as_bytes, header_text
 from chime_mock.ground.endpoints import is_chime_url
 from chime_mock.ground.model import SERVICE_NAME
 from chime_mock.service import registry
-from chime_mock.service.pipeline import protocol
+from chime_mock.protocol.restjson import protocol
 
 #: Carries the client's signing region (and a static access key id) from
 #: ``before-sign`` to ``before-send``; removed before the service sees the

@@ -32,7 +32,8 @@ from chime_mock.doors.request import answer, scope_of
 from chime_mock.doors.server.control import ControlAPI
 from chime_mock.doors.server.wire import Answer, error_answer
 from chime_mock.protocol.restjson import RouteNotFound
-from chime_mock.service.pipeline import ChimeService, protocol
+from chime_mock.protocol.restjson import protocol
+from chime_mock.service.pipeline import ChimeService
 
 log = logging.getLogger("chime_mock.server")
 

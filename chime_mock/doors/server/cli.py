@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="chime-mock", description="chime_mock: an in-memory Amazon Chime "
                                      "SDK Meetings service for tests.")
-    from chime_mock import __version__
+    from chime_mock.ground.version import __version__
     parser.add_argument("--version", action="version", version=f"chime-mock {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True

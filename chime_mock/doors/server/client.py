@@ -197,9 +197,8 @@ class ServerProcess:
     """
 
     def __init__(self, args: Sequence[str] = (), *, timeout: float = 60.0, python: Optional[str] = None) -> None:
-        import chime_mock
-
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(chime_mock.__file__)))
+        # The folder that holds the chime_mock package (this file is chime_mock/doors/server/client.py).
+        package_parent = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         env.pop("PYTHONSTARTUP", None)

@@ -25,7 +25,9 @@ from chime_mock.controls.journal import Call, Fault
 from chime_mock.ground.errors import ServiceError
 from chime_mock.ground.model import SERVICE_NAME
 from chime_mock.doors.server.wire import Answer, error_answer
-from chime_mock.service.pipeline import ChimeService, check_region, protocol
+from chime_mock.protocol.restjson import protocol
+from chime_mock.service.config import check_region
+from chime_mock.service.pipeline import ChimeService
 
 PREFIX = "/_chime_mock"
 
@@ -206,7 +208,7 @@ class ControlAPI:
     def health(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
         import botocore
 
-        from chime_mock import __version__
+        from chime_mock.ground.version import __version__
         return {"status": "ok", "service": SERVICE_NAME, "version": __version__,
                 "botocore": botocore.__version__}
 
