@@ -17,6 +17,7 @@ import datetime
 import functools
 import json
 import re
+from email.message import Message
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
@@ -496,6 +497,30 @@ class Protocol:
             host = host.partition(":")[0]
         return host.lower(), path or "/", raw_query
 
+    def strip_base_path(self, url: str, operation: str) -> str:
+        """``url`` without the base path of a client's ``endpoint_url``
+        (``http://localhost:4566/chime`` + ``/meetings/{MeetingId}``): labels
+        are percent-encoded, so the operation's path is the URL path's last
+        segments that fit its template (plus an optional trailing slash).
+        The usual URL (no base path) costs one match."""
+        op = self.operations.get(operation)
+        start = url.find("://")
+        slash = url.find("/", start + 3 if start >= 0 else 0)
+        if op is None or slash < 0:
+            return url
+        path, sep, rest = url[slash:].partition("?")
+        fullmatch = op.path_regex.fullmatch
+        if fullmatch(path):
+            return url
+        index = len(path)
+        while index > 0:
+            index = path.rfind("/", 0, index)
+            if index <= 0:
+                break
+            if fullmatch(path[index:]):
+                return url[:slash] + path[index:] + sep + rest
+        return url
+
     @staticmethod
     def parse_query(raw_query: str) -> Dict[str, List[str]]:
         return parse_qs(raw_query, keep_blank_values=True) if raw_query else {}
@@ -531,7 +556,10 @@ _REGION_FROM_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([a-z0-9-]+)/")
 def header_text(headers: Mapping[str, Any], name: str) -> Optional[str]:
     """A header's value as text, or None (botocore keeps some values as bytes;
     a plain dict is looked up as given and in lower case)."""
-    value = headers.get(name) or headers.get(name.lower())
+    if isinstance(headers, Message):   # botocore's HTTPHeaders: already case-insensitive
+        value = headers.get(name)
+    else:
+        value = headers.get(name) or headers.get(name.lower())
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     return value or None
