@@ -3,8 +3,8 @@
 
 Run from the repository root (needs waitress; never part of the test suite)::
 
-    python bench/bench_server.py            # 3 rounds x 2 s per cell
-    python bench/bench_server.py --quick    # 1 round x 1 s per cell
+    python bench/bench_server.py            # 8 slices of 0.6 s per side and cell (about 2 minutes)
+    python bench/bench_server.py --quick    # 3 slices of 0.4 s (about 30 s)
 
 Both servers are ``python -m chime_mock serve --port 0`` processes: the
 hello one runs the very same ``serve`` code (same waitress, threads, limits,
@@ -15,9 +15,10 @@ The load generator is one closed-loop client process (this one): C
 keep-alive connections on one epoll selector, each sending a pre-built
 request as soon as its previous answer (read by Content-Length) is complete.
 It costs a few microseconds per request, so the servers are what is measured.
-Cells run for 1, 8 and 32 connections, GetMeeting and CreateAttendee, chime
-and hello alternating (order reversed every other round); requests per second
-are medians over the rounds; ratio = chime rps / hello rps.
+Cells run for 1, 8 and 32 connections, GetMeeting and CreateAttendee; in a
+cell chime and hello alternate in short slices (order reversed every other
+slice), so each pair of slices sees the same machine; ratio = the median of
+the per-slice-pair ratios chime rps / hello rps (min-max shown).
 
 Prints one table and exits 1 when a target is missed: chime at least 0.85 of
 hello at 1 and 8 clients (32 is shown, no target).
@@ -73,22 +74,32 @@ def build_request(method: str, host: str, path: str, body: bytes = b"") -> bytes
 
 
 # -- the load generator ----------------------------------------------------------------------
-class Conn:
-    __slots__ = ("sock", "buf", "requests", "next", "done")
+class Feed:
+    """One client's request bytes, in order, remembered across slices (so no
+    CreateAttendee repeats an ExternalUserId)."""
 
-    def __init__(self, port: int, requests: Sequence[bytes]) -> None:
+    def __init__(self, requests: Sequence[bytes]) -> None:
+        self.requests = requests
+        self.next = 0
+
+    def take(self) -> bytes:
+        request = self.requests[self.next % len(self.requests)]
+        self.next += 1
+        return request
+
+
+class Conn:
+    __slots__ = ("sock", "buf", "feed")
+
+    def __init__(self, port: int, feed: Feed) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setblocking(False)
         self.buf = b""
-        self.requests = requests
-        self.next = 0
-        self.done = 0
+        self.feed = feed
 
     def send(self) -> None:
-        request = self.requests[self.next % len(self.requests)]
-        self.next += 1
-        self.sock.sendall(request)   # small requests: the kernel buffer takes them whole
+        self.sock.sendall(self.feed.take())   # small requests: the kernel buffer takes them whole
 
     def answered(self) -> bool:
         """Read what is there; True when one whole answer has arrived."""
@@ -117,7 +128,7 @@ class Conn:
         return True
 
 
-def load(port: int, requests: List[Sequence[bytes]], seconds: float, warmup: float) -> float:
+def load(port: int, requests: List[Feed], seconds: float, warmup: float) -> float:
     """Closed loop: requests per second over ``seconds`` after ``warmup``."""
     selector = selectors.EpollSelector() if hasattr(selectors, "EpollSelector") else selectors.DefaultSelector()
     conns = [Conn(port, reqs) for reqs in requests]
@@ -182,14 +193,14 @@ def reset(port: int) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 round of 1 s per cell")
-    parser.add_argument("--seconds", type=float, help="timed seconds per cell (default 2, --quick 1)")
-    parser.add_argument("--rounds", type=int, help="rounds (default 3, --quick 1)")
+    parser.add_argument("--quick", action="store_true", help="3 slices of 0.4 s per side and cell")
+    parser.add_argument("--seconds", type=float, help="timed seconds per slice (default 0.6, --quick 0.4)")
+    parser.add_argument("--rounds", type=int, help="slices per side and cell (default 8, --quick 3)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args(argv)
-    seconds = args.seconds or (1.0 if args.quick else 2.0)
-    rounds = args.rounds or (1 if args.quick else 3)
-    warmup = 0.3
+    seconds = args.seconds or (0.4 if args.quick else 0.6)
+    rounds = args.rounds or (3 if args.quick else 8)
+    warmup = 0.15
 
     chime, chime_port = start(None)
     hello, hello_port = start(HELLO_LAUNCHER)
@@ -197,30 +208,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     t0 = time.perf_counter()
     try:
         host = f"127.0.0.1:{chime_port}"
-        for round_no in range(rounds):
-            for clients in args.clients:
-                for op in ("GetMeeting", "CreateAttendee"):
-                    reset(chime_port)
-                    if op == "GetMeeting":
-                        mid = new_meetings(chime_port, 1)[0]
-                        reqs: List[Sequence[bytes]] = [[build_request("GET", host, f"/meetings/{mid}")]] * clients
-                    else:
-                        # Enough distinct attendees for the cell (<= 240 per meeting), spread over meetings.
-                        need = int(6000 * (seconds + warmup)) + 1000
-                        per_client = -(-need // clients)
-                        pool = new_meetings(chime_port, -(-need // 240))
-                        reqs = []
-                        for c in range(clients):
-                            reqs.append([build_request("POST", host, f"/meetings/{pool[(c * per_client + k) // 240]}"
-                                                       "/attendees",
-                                                       json.dumps({"ExternalUserId": f"u-{c}-{k}"}).encode())
-                                         for k in range(per_client)])
+        for clients in args.clients:
+            for op in ("GetMeeting", "CreateAttendee"):
+                reset(chime_port)
+                if op == "GetMeeting":
+                    mid = new_meetings(chime_port, 1)[0]
+                    request = build_request("GET", host, f"/meetings/{mid}")
+                    feeds = [Feed([request]) for _ in range(clients)]
+                else:
+                    # Enough distinct attendees for every slice of the cell (<= 240 per meeting).
+                    need = int(6000 * (seconds + warmup) * rounds) + 1000
+                    per_client = -(-need // clients)
+                    pool = new_meetings(chime_port, -(-(per_client * clients) // 240))
+                    feeds = [Feed([build_request("POST", host, f"/meetings/{pool[(c * per_client + k) // 240]}"
+                                                 "/attendees", json.dumps({"ExternalUserId": f"u-{c}-{k}"}).encode())
+                                   for k in range(per_client)]) for c in range(clients)]
+                # Slices: chime and hello alternate, the order reversed every other slice.
+                for slice_no in range(rounds):
                     order = [("chime", chime_port), ("hello", hello_port)]
-                    if round_no % 2:
+                    if slice_no % 2:
                         order.reverse()
                     for side, port in order:
-                        results.setdefault((op, clients, side), []).append(load(port, reqs, seconds, warmup))
-            print(f"round {round_no + 1}/{rounds} done", file=sys.stderr)
+                        results.setdefault((op, clients, side), []).append(
+                            load(port, feeds if side == "chime" else [Feed([f.requests[0]]) for f in feeds],
+                                 seconds, warmup))
+            print(f"{clients} client(s) done", file=sys.stderr)
     finally:
         for proc in (chime, hello):
             proc.terminate()
@@ -230,8 +242,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 proc.kill()
 
     fails: List[str] = []
-    print(f"## chime-mock serve vs hello-world WSGI on the same waitress\n\n{os.cpu_count()} CPUs, {rounds} round(s) "
-          f"x {seconds:g} s per cell, one closed-loop epoll client process; rps = median over rounds.\n")
+    print(f"## chime-mock serve vs hello-world WSGI on the same waitress\n\n{os.cpu_count()} CPUs, {rounds} "
+          f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices.\n")
     print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result |")
     print("| --- | ---: | ---: | --- | --- | --- |")
     for op in ("GetMeeting", "CreateAttendee"):
