@@ -1,410 +1,265 @@
 #!/usr/bin/env python
-"""chime_mock server benchmark: requests per second and p50/p99 latency of
-``chime-mock serve`` against ``moto_server``, side by side in one run.
+"""chime-mock serve against a hello-world WSGI app on the same waitress.
 
-Run from the repository root (needs ``pip install "moto[server]"`` and the
-server extra)::
+Run from the repository root (needs waitress; never part of the test suite)::
 
-    python bench/bench_server.py                 # 3 rounds of 3 s per cell
-    python bench/bench_server.py --seconds 1 --rounds 1   # a quick look
+    python bench/bench_server.py            # 8 slices of 0.6 s per side and cell (about 2 minutes)
+    python bench/bench_server.py --quick    # 3 slices of 0.4 s (about 30 s)
 
-What runs
-* chime_mock: ``python -m chime_mock serve --port 0`` (its own process).
-* moto: ``moto_server -H 127.0.0.1 -p PORT`` (its own process).
-* Both bind loopback only; the clients talk to nothing else.
+Both servers are ``python -m chime_mock serve --port 0`` processes: the
+hello one runs the very same ``serve`` code (same waitress, threads, limits,
+channel class and serving loop) with ``make_app`` replaced by a WSGI app
+that answers ``200 hello`` to everything.  Both get the same request bytes.
 
-What is compared: Chime SDK Meetings has no moto backend, so the moto side
-uses the rest-json service whose calls have the same HTTP shape: AWS IoT.
-- read:  chime ``GetMeeting`` (GET /meetings/{MeetingId}) against moto IoT
-  ``DescribeThing`` (GET /things/{thingName}): a GET of one stored record by
-  a path parameter, no body, a small JSON answer.
-- write: chime ``CreateAttendee`` (POST /meetings/{MeetingId}/attendees,
-  JSON body) against moto IoT ``CreateThing`` (POST /things/{thingName},
-  JSON body): both store a new record with generated IDs/ARN and answer it.
-  Attendees are spread over a pool of meetings so no meeting reaches its
-  250-attendee limit; every answer must be a 2xx or the run stops.
-(moto's ``ivs`` GetChannel/CreateChannel, used by bench.py, is rest-json too
-but reads by POSTing a JSON body; IoT's DescribeThing is the closer read.)
+The load generator is one closed-loop client process (this one): C
+keep-alive connections on one epoll selector, each sending a pre-built
+request as soon as its previous answer (read by Content-Length) is complete.
+It costs a few microseconds per request, so the servers are what is measured.
+Cells run for 1, 8 and 32 connections, GetMeeting and CreateAttendee; in a
+cell chime and hello alternate in short slices (order reversed every other
+slice), so each pair of slices sees the same machine; ratio = the median of
+the per-slice-pair ratios chime rps / hello rps (min-max shown).
 
-The clients: 1 and 8 concurrent clients, each a separate process (no GIL
-shared between clients) holding one keep-alive HTTP/1.1 connection and
-sending prebuilt request bytes carrying a fake SigV4 ``Authorization``
-header (neither server checks signatures; both read the credential scope),
-then reading the answer by its Content-Length.  A client costs a few
-microseconds per request, so the servers, not the clients, are measured.
-Each cell runs a warm-up then ``--seconds`` of timed requests (bounded by
-``--max-requests`` per client too); cells alternate chime_mock/moto so both
-see the same machine.  Throughput is the median over the rounds; latency
-percentiles pool every request of every round.
-
-Targets (issue 9): chime_mock at least 2x moto_server's throughput at both
-concurrencies, and p99 under 5 ms at 8 clients, on a 2-core machine.
+Prints one table and exits 1 when a target is missed: chime at least 0.85 of
+hello at 1 and 8 clients (32 is shown, no target).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import shutil
+import selectors
 import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from array import array
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AMZ_DATE = "20250101T000000Z"
-FAKE_SIGNATURE = "0" * 64
-CHIME_ACCOUNT = "123456789012"
+ACCOUNT = "123456789012"
+
+HELLO_LAUNCHER = r"""
+import sys
+import chime_mock.doors.server.app as app_module
+from chime_mock.doors.server import cli
+
+class Hello:
+    in_flight = 0
+    body = b"Hello, world!"
+    headers = [("Content-Type", "text/plain"), ("Content-Length", "13")]
+
+    def __call__(self, environ, start_response):
+        start_response("200 OK", self.headers)
+        return [self.body]
+
+app_module.make_app = lambda service, **kwargs: Hello()
+sys.exit(cli.main(["serve", *sys.argv[1:]]))
+"""
 
 
-def auth_header(service: str, region: str = "us-east-1") -> str:
-    return (f"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/{AMZ_DATE[:8]}/{region}/{service}/aws4_request, "
-            f"SignedHeaders=host;x-amz-date, Signature={FAKE_SIGNATURE}")
+def auth_header(region: str = "us-east-1") -> str:
+    return (f"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/{AMZ_DATE[:8]}/{region}/chime/aws4_request, "
+            f"SignedHeaders=host;x-amz-date, Signature={'0' * 64}")
 
 
-def build_request(method: str, host: str, path: str, service: str, body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Authorization: {auth_header(service)}",
-             f"X-Amz-Date: {AMZ_DATE}", "User-Agent: chime-mock-bench/1", "Accept-Encoding: identity"]
+def build_request(method: str, host: str, path: str, body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Authorization: {auth_header()}",
+             f"X-Amz-Date: {AMZ_DATE}", "User-Agent: chime-mock-bench/2", "Accept-Encoding: identity"]
     if method in ("POST", "PUT") or body:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection: send bytes, read one answer."""
+# -- the load generator ----------------------------------------------------------------------
+class Feed:
+    """One client's request bytes, in order, remembered across slices (so no
+    CreateAttendee repeats an ExternalUserId)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.address = (host, port)
-        self.sock: Optional[socket.socket] = None
-        self.connects = 0
-        self._connect()
+    def __init__(self, requests: Sequence[bytes]) -> None:
+        self.requests = requests
+        self.next = 0
 
-    def _connect(self) -> None:
-        self.sock = socket.create_connection(self.address, timeout=10)
+    def take(self) -> bytes:
+        request = self.requests[self.next % len(self.requests)]
+        self.next += 1
+        return request
+
+
+class Conn:
+    __slots__ = ("sock", "buf", "feed")
+
+    def __init__(self, port: int, feed: Feed) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buffer = b""
-        self.connects += 1
+        self.sock.setblocking(False)
+        self.buf = b""
+        self.feed = feed
 
-    def round_trip(self, request: bytes) -> Tuple[int, bytes]:
-        if self.sock is None:  # the server closed the last one (moto_server: "Connection: close")
-            self._connect()
-        assert self.sock is not None
-        self.sock.sendall(request)
-        buffer = self.buffer
+    def send(self) -> None:
+        self.sock.sendall(self.feed.take())   # small requests: the kernel buffer takes them whole
+
+    def answered(self) -> bool:
+        """Read what is there; True when one whole answer has arrived."""
         while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end >= 0:
+            try:
+                chunk = self.sock.recv(65536)
+            except BlockingIOError:
                 break
-            chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("server closed the connection")
-            buffer += chunk
-        head = buffer[:end].decode("latin-1")
-        status = int(head[9:12])
-        length = 0
-        close = False
-        for line in head.split("\r\n")[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "connection" and value.strip().lower() == "close":
-                close = True
-            elif name == "transfer-encoding":
-                raise ConnectionError("chunked answers are not expected here")
-        start = end + 4
-        while len(buffer) < start + length:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("server closed the connection mid-answer")
-            buffer += chunk
-        body = buffer[start:start + length]
-        self.buffer = buffer[start + length:]
-        if close:
-            self.close()
-        return status, body
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-
-# -- the workloads: a function (client index, request number) -> request bytes ----------------
-Workload = Callable[[int, int], bytes]
-
-
-def chime_get(host: str, meeting_id: str) -> Workload:
-    request = build_request("GET", host, f"/meetings/{meeting_id}", "chime")
-    return lambda client, n: request
-
-
-def chime_create_attendee(host: str, pools: Sequence[Sequence[str]]) -> Workload:
-    def make(client: int, n: int) -> bytes:
-        meetings = pools[client]
-        body = json.dumps({"ExternalUserId": f"bench-{client}-{n}"}).encode()
-        return build_request("POST", host, f"/meetings/{meetings[n % len(meetings)]}/attendees", "chime", body)
-    return make
-
-
-def moto_get(host: str, thing: str) -> Workload:
-    request = build_request("GET", host, f"/things/{thing}", "iot")
-    return lambda client, n: request
-
-
-def moto_create(host: str, tag: str) -> Workload:
-    def make(client: int, n: int) -> bytes:
-        body = json.dumps({"attributePayload": {"attributes": {"bench": "1"}}}).encode()
-        return build_request("POST", host, f"/things/bench-{tag}-{client}-{n}", "iot", body)
-    return make
-
-
-def client_process(port: int, workload: Workload, client: int, warmup: float, seconds: float,
-                   max_requests: int, start: "mp.synchronize.Event", out: "mp.Queue") -> None:
-    try:
-        conn = Connection("127.0.0.1", port)
-        latencies = array("d")
-        n = 0
-        start.wait(30)
-        t_end_warm = time.perf_counter() + warmup
-        while time.perf_counter() < t_end_warm and n < max_requests:
-            status, body = conn.round_trip(workload(client, n))
-            if status >= 300:
-                raise RuntimeError(f"HTTP {status} during warm-up: {body[:300]!r}")
-            n += 1
-        began = time.perf_counter()
-        deadline = began + seconds
-        perf = time.perf_counter
-        while n < max_requests:
-            request = workload(client, n)
-            t0 = perf()
-            status, body = conn.round_trip(request)
-            t1 = perf()
-            if status >= 300:
-                raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
-            latencies.append(t1 - t0)
-            n += 1
-            if t1 >= deadline:
+            self.buf += chunk
+            if len(chunk) < 65536:
                 break
-        elapsed = perf() - began
-        conn.close()
-        out.put((client, elapsed, latencies.tobytes(), None))
-    except BaseException as exc:  # report, never hang the parent
-        out.put((client, 0.0, b"", f"{type(exc).__name__}: {exc}"))
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head = self.buf[:end]
+        if head[9:10] not in (b"2",):
+            raise RuntimeError(f"HTTP answer {head[:200]!r} {self.buf[end:end + 300]!r}")
+        start = head.lower().find(b"content-length:")
+        length = int(head[start + 15:head.find(b"\r\n", start) if head.find(b"\r\n", start) > 0 else None])
+        total = end + 4 + length
+        if len(self.buf) < total:
+            return False
+        self.buf = self.buf[total:]
+        return True
 
 
-def run_cell(port: int, workload: Workload, clients: int, warmup: float, seconds: float,
-             max_requests: int) -> Tuple[float, array]:
-    """Requests per second (all clients together) and every latency (seconds)."""
-    ctx = mp.get_context("fork")
-    start = ctx.Event()
-    out: "mp.Queue" = ctx.Queue()
-    procs = [ctx.Process(target=client_process, args=(port, workload, i, warmup, seconds, max_requests, start, out))
-             for i in range(clients)]
-    for p in procs:
-        p.start()
-    time.sleep(0.2)
-    start.set()
-    results = [out.get(timeout=warmup + seconds + 60) for _ in procs]
-    for p in procs:
-        p.join(10)
-        if p.is_alive():
-            p.kill()
-    errors = [r[3] for r in results if r[3]]
-    if errors:
-        raise SystemExit(f"benchmark client failed: {errors[0]}")
-    latencies = array("d")
-    rps = 0.0
-    for _, elapsed, raw, _ in results:
-        mine = array("d")
-        mine.frombytes(raw)
-        latencies.extend(mine)
-        rps += len(mine) / elapsed
-    return rps, latencies
+def load(port: int, requests: List[Feed], seconds: float, warmup: float) -> float:
+    """Closed loop: requests per second over ``seconds`` after ``warmup``."""
+    selector = selectors.EpollSelector() if hasattr(selectors, "EpollSelector") else selectors.DefaultSelector()
+    conns = [Conn(port, reqs) for reqs in requests]
+    for conn in conns:
+        selector.register(conn.sock, selectors.EVENT_READ, conn)
+        conn.send()
+    count = 0
+    t_warm = time.perf_counter() + warmup
+    began: Optional[float] = None
+    deadline = t_warm + seconds
+    try:
+        while True:
+            now = time.perf_counter()
+            if began is None and now >= t_warm:
+                began, count = now, 0
+            if now >= deadline:
+                break
+            for key, _ in selector.select(1.0):
+                conn = key.data
+                if conn.answered():
+                    count += 1
+                    conn.send()
+        return count / (time.perf_counter() - (began or t_warm))
+    finally:
+        for conn in conns:
+            selector.unregister(conn.sock)
+            conn.sock.close()
+        selector.close()
 
 
-# -- the servers ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_chime(extra: Sequence[str] = ()) -> Tuple[subprocess.Popen, int]:
+# -- servers -----------------------------------------------------------------------------------
+def start(code: Optional[str]) -> Tuple[subprocess.Popen, int]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen([sys.executable, "-m", "chime_mock", "serve", "--port", "0",
-                             "--account-id", CHIME_ACCOUNT, *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    argv = ["--port", "0", "--account-id", ACCOUNT]
+    command = [sys.executable, "-c", code, *argv] if code else [sys.executable, "-m", "chime_mock", "serve", *argv]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-    prefix = "chime_mock listening on http://"
-    if not line.startswith(prefix):
+    if "listening on http://" not in line:
         proc.kill()
-        raise SystemExit(f"chime-mock serve did not start: {line!r}")
+        raise SystemExit(f"server did not start: {line!r}")
     return proc, int(line.rsplit(":", 1)[1])
 
 
-def start_moto() -> Tuple[subprocess.Popen, int]:
-    exe = shutil.which("moto_server")
-    if exe is None:
-        raise SystemExit("moto_server not found: pip install 'moto[server]'")
-    port = free_port()
-    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
-                return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit("moto_server exited at start")
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("moto_server did not answer within 60 s")
+def call(port: int, method: str, path: str, body: Optional[dict] = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
+                                     headers={"Authorization": auth_header(), "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        raw = answer.read()
+    return json.loads(raw) if raw else {}
 
 
-def call(port: int, method: str, path: str, service: str, body: Optional[dict] = None) -> dict:
-    conn = Connection("127.0.0.1", port)
-    data = json.dumps(body).encode() if body is not None else b""
-    status, answer = conn.round_trip(build_request(method, f"127.0.0.1:{port}", path, service, data))
-    conn.close()
-    if status >= 300:
-        raise SystemExit(f"setup call {method} {path} failed: HTTP {status} {answer[:300]!r}")
-    return json.loads(answer) if answer else {}
+def new_meetings(port: int, count: int) -> List[str]:
+    return [call(port, "POST", "/meetings", {"ClientRequestToken": f"b-{time.time_ns()}-{i}",
+                                             "ExternalMeetingId": f"bench-{i}", "MediaRegion": "us-east-1"})
+            ["Meeting"]["MeetingId"] for i in range(count)]
 
 
-def chime_meetings(port: int, count: int) -> List[str]:
-    ids = []
-    for i in range(count):
-        answer = call(port, "POST", "/meetings", "chime", {
-            "ClientRequestToken": f"bench-{time.time_ns()}-{i}", "ExternalMeetingId": f"bench-{i}",
-            "MediaRegion": "us-east-1"})
-        ids.append(answer["Meeting"]["MeetingId"])
-    return ids
-
-
-def chime_reset(port: int) -> None:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/_chime_mock/reset", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, int(round(q * (len(sorted_values) - 1)))))
-    return sorted_values[index]
+def reset(port: int) -> None:
+    call(port, "POST", "/_chime_mock/reset", {})
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per cell (default 3)")
-    parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds per cell (default 0.5)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of every cell (default 3)")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="concurrencies (default 1 8)")
-    parser.add_argument("--max-requests", type=int, default=100_000, help="cap per client per cell")
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--serve-args", default="", help="extra arguments for chime-mock serve, e.g. '--threads 4'")
+    parser.add_argument("--quick", action="store_true", help="3 slices of 0.4 s per side and cell")
+    parser.add_argument("--seconds", type=float, help="timed seconds per slice (default 0.6, --quick 0.4)")
+    parser.add_argument("--rounds", type=int, help="slices per side and cell (default 8, --quick 3)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args(argv)
-    if not (0 < args.seconds <= 60 and 0 <= args.warmup <= 10 and 1 <= args.rounds <= 10):
-        parser.error("--seconds 0-60, --warmup 0-10, --rounds 1-10")
+    seconds = args.seconds or (0.4 if args.quick else 0.6)
+    rounds = args.rounds or (3 if args.quick else 8)
+    warmup = 0.15
 
-    chime_proc, chime_port = start_chime(args.serve_args.split())
-    moto_proc, moto_port = start_moto()
+    chime, chime_port = start(None)
+    hello, hello_port = start(HELLO_LAUNCHER)
+    results: Dict[Tuple[str, int, str], List[float]] = {}
+    t0 = time.perf_counter()
     try:
-        chime_host, moto_host = f"127.0.0.1:{chime_port}", f"127.0.0.1:{moto_port}"
-        target = chime_meetings(chime_port, 1)[0]
-        call(moto_port, "POST", "/things/bench-target", "iot", {"attributePayload": {"attributes": {"a": "b"}}})
-        per_client_cap = args.max_requests
-
-        results: Dict[Tuple[str, int, str], Dict[str, List]] = {}
-
-        def record(key, rps, lat):
-            slot = results.setdefault(key, {"rps": [], "lat": array("d")})
-            slot["rps"].append(rps)
-            slot["lat"].extend(lat)
-
-        for round_no in range(args.rounds):
-            for clients in args.clients:
-                order = ["chime", "moto"] if round_no % 2 == 0 else ["moto", "chime"]
-                for side in order:
-                    if side == "chime":
-                        record(("read", clients, "chime"),
-                               *run_cell(chime_port, chime_get(chime_host, target), clients, args.warmup,
-                                         args.seconds, per_client_cap))
-                    else:
-                        record(("read", clients, "moto"),
-                               *run_cell(moto_port, moto_get(moto_host, "bench-target"), clients, args.warmup,
-                                         args.seconds, per_client_cap))
-                for side in order:
-                    if side == "chime":
-                        chime_reset(chime_port)
-                        target = chime_meetings(chime_port, 1)[0]
-                        # Enough meetings that nobody reaches 250 attendees within the cap.
-                        per_client = max(1, min(400 // clients, -(-per_client_cap // 240)))
-                        pool = chime_meetings(chime_port, per_client * clients)
-                        pools = [pool[i::clients] for i in range(clients)]
-                        cap = min(per_client_cap, per_client * 240)
-                        record(("write", clients, "chime"),
-                               *run_cell(chime_port, chime_create_attendee(chime_host, pools), clients,
-                                         args.warmup, args.seconds, cap))
-                    else:
-                        record(("write", clients, "moto"),
-                               *run_cell(moto_port, moto_create(moto_host, f"r{round_no}"), clients,
-                                         args.warmup, args.seconds, per_client_cap))
-                print(f"round {round_no + 1}/{args.rounds}, {clients} client(s) done", file=sys.stderr)
+        host = f"127.0.0.1:{chime_port}"
+        for clients in args.clients:
+            for op in ("GetMeeting", "CreateAttendee"):
+                reset(chime_port)
+                if op == "GetMeeting":
+                    mid = new_meetings(chime_port, 1)[0]
+                    request = build_request("GET", host, f"/meetings/{mid}")
+                    feeds = [Feed([request]) for _ in range(clients)]
+                else:
+                    # Enough distinct attendees for every slice of the cell (<= 240 per meeting).
+                    need = int(6000 * (seconds + warmup) * rounds) + 1000
+                    per_client = -(-need // clients)
+                    pool = new_meetings(chime_port, -(-(per_client * clients) // 240))
+                    feeds = [Feed([build_request("POST", host, f"/meetings/{pool[(c * per_client + k) // 240]}"
+                                                 "/attendees", json.dumps({"ExternalUserId": f"u-{c}-{k}"}).encode())
+                                   for k in range(per_client)]) for c in range(clients)]
+                # Slices: chime and hello alternate, the order reversed every other slice.
+                for slice_no in range(rounds):
+                    order = [("chime", chime_port), ("hello", hello_port)]
+                    if slice_no % 2:
+                        order.reverse()
+                    for side, port in order:
+                        results.setdefault((op, clients, side), []).append(
+                            load(port, feeds if side == "chime" else [Feed([f.requests[0]]) for f in feeds],
+                                 seconds, warmup))
+            print(f"{clients} client(s) done", file=sys.stderr)
     finally:
-        for proc in (chime_proc, moto_proc):
+        for proc in (chime, hello):
             proc.terminate()
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    names = {"read": ("GetMeeting", "DescribeThing"), "write": ("CreateAttendee", "CreateThing")}
-    rows = []
-    for kind in ("read", "write"):
+    fails: List[str] = []
+    print(f"## chime-mock serve vs hello-world WSGI on the same waitress\n\n{os.cpu_count()} CPUs, {rounds} "
+          f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices.\n")
+    print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result |")
+    print("| --- | ---: | ---: | --- | --- | --- |")
+    for op in ("GetMeeting", "CreateAttendee"):
         for clients in args.clients:
-            cell = {}
-            for side in ("chime", "moto"):
-                slot = results[(kind, clients, side)]
-                lat = sorted(slot["lat"])
-                cell[side] = {"rps": statistics.median(slot["rps"]), "p50_ms": percentile(lat, 0.50) * 1e3,
-                              "p99_ms": percentile(lat, 0.99) * 1e3, "requests": len(lat)}
-            rows.append({"operation": names[kind][0], "moto_operation": names[kind][1], "clients": clients,
-                         "chime": cell["chime"], "moto": cell["moto"],
-                         "ratio": cell["chime"]["rps"] / cell["moto"]["rps"]})
-
-    print(f"\nchime-mock serve vs moto_server, loopback, {os.cpu_count()} CPUs, "
-          f"{args.rounds} round(s) x {args.seconds:g} s per cell; throughput = median over rounds\n")
-    header = (f"| {'operation (moto: IoT)':<34} | clients | chime_mock req/s | p50 ms | p99 ms "
-              f"| moto req/s | p50 ms | p99 ms | ratio |")
-    print(header)
-    print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
-    for r in rows:
-        c, m = r["chime"], r["moto"]
-        label = f"{r['operation']} ({r['moto_operation']})"
-        print(f"| {label:<34} | {r['clients']:>7} | {c['rps']:>16,.0f} | {c['p50_ms']:>6.2f} | {c['p99_ms']:>6.2f} "
-              f"| {m['rps']:>10,.0f} | {m['p50_ms']:>6.2f} | {m['p99_ms']:>6.2f} | {r['ratio']:>4.1f}x |")
-    worst_ratio = min(r["ratio"] for r in rows)
-    p99_8 = [r["chime"]["p99_ms"] for r in rows if r["clients"] == 8]
-    print(f"\ntargets: throughput >= 2x moto_server at every concurrency: "
-          f"{'met' if worst_ratio >= 2 else 'NOT met'} (lowest {worst_ratio:.1f}x)", end="")
-    if p99_8:
-        print(f"; p99 < 5 ms at 8 clients: {'met' if max(p99_8) < 5 else 'NOT met'} "
-              f"(highest {max(p99_8):.2f} ms)")
-    else:
-        print()
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=2)
-    return 0
+            c, h = results[(op, clients, "chime")], results[(op, clients, "hello")]
+            ratios = [x / y for x, y in zip(c, h)]
+            r = statistics.median(ratios)
+            target = clients in (1, 8)
+            verdict = ("PASS" if r >= 0.85 else "FAIL") if target else ""
+            if verdict == "FAIL":
+                fails.append(f"{op} at {clients} clients")
+            print(f"| {op}, {clients} client(s) | {statistics.median(c):,.0f} | {statistics.median(h):,.0f} | "
+                  f"{r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {'>= 0.85' if target else '(info)'} | {verdict} |")
+    print(f"\nTotal {time.perf_counter() - t0:.0f} s.  Targets: "
+          f"{'all met' if not fails else 'missed: ' + '; '.join(fails)}.")
+    return 1 if fails else 0
 
 
 if __name__ == "__main__":

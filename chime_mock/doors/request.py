@@ -21,6 +21,7 @@ keeps it) and :func:`scope_of` (access key and region of an
 from __future__ import annotations
 
 import re
+from email.message import Message
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple
 
 from chime_mock.ground.accounts import account_from_key
@@ -38,7 +39,10 @@ _SCOPE = re.compile(r"Credential=([^/,\s]*)/(?:\d{8}/([a-z0-9-]+)/)?")
 def header_text(headers: Mapping[str, Any], name: str) -> Optional[str]:
     """A header's value as text, or None (botocore keeps some values as bytes;
     a plain dict is looked up as given and in lower case)."""
-    value = headers.get(name) or headers.get(name.lower())
+    if isinstance(headers, Message):   # botocore's HTTPHeaders: already case-insensitive
+        value = headers.get(name)
+    else:
+        value = headers.get(name) or headers.get(name.lower())
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     return str(value) if value else None

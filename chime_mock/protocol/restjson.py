@@ -12,7 +12,9 @@ the parameters it carries.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime
+import functools
 import json
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -24,7 +26,8 @@ from chime_mock.ground.model import error_shapes, service_model
 from chime_mock.ground.errors import BadRequest, ServiceError
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.protocol.envelope import WireResponse, error_envelope
-from chime_mock.protocol.validation import Check, ValidatorCompiler, bad_request, camel, raise_for, violation
+from chime_mock.protocol.validation import (Check, FastValidatorCompiler, Valid, ValidatorCompiler, bad_request, camel,
+                                            raise_for, violation)
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -47,6 +50,45 @@ def _loads(data: bytes) -> Any:
     skipped), strict numbers (no NaN/Infinity).  Raises UnicodeDecodeError,
     ValueError or RecursionError (nesting deeper than the parser's stack)."""
     return _DECODE(data.decode("utf-8-sig"))
+
+
+class _EncodedValues:
+    """JSON bytes of answer objects the backend hands out again and again
+    (a meeting's ``wire`` dict is built once and shared until the meeting
+    changes): the bytes are kept per object, keyed by identity while a strong
+    reference keeps that identity unique, and reused only while the object
+    still equals the snapshot taken when its bytes were made, so an object
+    changed in place is encoded afresh.  An object is kept only from its
+    second appearance, so the fresh dicts of one answer cost one dict
+    insertion each.  Both tables are bounded."""
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._done: Dict[int, Tuple[Any, Any, bytes]] = {}
+        self._seen: Dict[int, Any] = {}
+
+    def encode(self, value: Any) -> bytes:
+        key = id(value)
+        entry = self._done.get(key)
+        if entry is not None and entry[0] is value and value == entry[1]:
+            return entry[2]
+        data = _DUMPS(value).encode()
+        try:
+            if self._seen.get(key) is value:
+                if len(self._done) >= self.SIZE:
+                    del self._done[next(iter(self._done))]
+                self._done[key] = (value, copy.deepcopy(value), data)
+            else:
+                if len(self._seen) >= self.SIZE:
+                    del self._seen[next(iter(self._seen))]
+                self._seen[key] = value
+        except (KeyError, RuntimeError):   # another thread evicted the same entry: keep no bytes this time
+            pass
+        return data
+
+
+_ENCODED = _EncodedValues()
 
 
 class RouteNotFound(Exception):
@@ -207,7 +249,9 @@ def _text_from_scalar(value: Any) -> str:
 class Operation:
     """One operation's compiled wire description."""
 
-    def __init__(self, model: OperationModel, validators: ValidatorCompiler) -> None:
+    def __init__(self, model: OperationModel, validators: ValidatorCompiler,
+                 fast_validators: Optional[FastValidatorCompiler] = None) -> None:
+        fast_validators = fast_validators or FastValidatorCompiler()
         self.name = model.name
         self.model = model
         http = model.http
@@ -245,6 +289,7 @@ class Operation:
         self.payload: Optional[str] = None
         self.input_converter: Optional[ConvertParams] = None
         self.validate: Optional[Check] = None
+        self.valid: Optional[Valid] = None
         if shape is not None:
             self.payload = shape.serialization.get("payload")
             for name, member in shape.members.items():
@@ -261,6 +306,7 @@ class Operation:
             if self.payload is None:
                 self.input_converter = _input_converter(shape)
             self.validate = validators.compile(shape)
+            self.valid = fast_validators.compile(shape)
 
         out = model.output_shape
         self.output_shape = out
@@ -280,6 +326,11 @@ class Operation:
                 elif name != self.out_payload:
                     self.out_body.append(name)
             self.output_converter = _converter(out, "out")
+        # The common answer: JSON members only, at the operation's own status.
+        self._plain_body: Optional[Tuple[Tuple[str, bytes], ...]] = None
+        if (out is not None and self.output_converter is None and not self.out_headers
+                and self.out_status_member is None and self.out_payload is None and self.status != 204):
+            self._plain_body = tuple((name, _DUMPS(name).encode() + b":") for name in self.out_body)
 
     # -- requests ---------------------------------------------------------
     def parse(self, path: str, query: Mapping[str, List[str]], headers: Mapping[str, str], body: bytes) -> Dict[str, Any]:
@@ -291,8 +342,7 @@ class Operation:
         if match is None:
             raise RouteNotFound(path)
         for label, raw in zip(self.labels, match.groups()):
-            name, _ = self.uri_members[label]
-            params[name] = unquote(raw)
+            params[self.uri_members[label][0]] = unquote(raw) if "%" in raw else raw
         for wire, name, member in self.query_members:
             values = query.get(wire)
             if values is None:
@@ -327,10 +377,11 @@ class Operation:
                         params[name] = data[name]
         if self.input_converter is not None:
             params = self.input_converter(params)
-        errors: List[str] = []
-        assert self.validate is not None  # compiled whenever there is an input shape
-        self.validate(params, "", errors)
-        raise_for(errors)
+        assert self.valid is not None and self.validate is not None  # compiled whenever there is an input shape
+        if not self.valid(params):
+            errors: List[str] = []
+            self.validate(params, "", errors)
+            raise_for(errors)
         return params
 
     @staticmethod
@@ -346,6 +397,20 @@ class Operation:
 
     # -- responses --------------------------------------------------------
     def serialize(self, result: Optional[Mapping[str, Any]], request_id: str) -> WireResponse:
+        plain = self._plain_body
+        if plain is not None and result is not None:
+            # Byte for byte what the general path below makes: the members in
+            # model order, compact separators; a member object shared between
+            # answers is encoded once (``_EncodedValues``).
+            encode = _ENCODED.encode
+            parts = []
+            for name, key in plain:
+                value = result.get(name)
+                if value is not None:
+                    parts.append(key + (encode(value) if type(value) is dict else _DUMPS(value).encode()))
+            data = b"{" + b",".join(parts) + b"}"
+            return WireResponse(self.status, {"x-amzn-RequestId": request_id, "Content-Type": "application/json",
+                                              "Content-Length": str(len(data))}, data)
         headers = {"x-amzn-RequestId": request_id}
         status = self.status
         if self.output_shape is None or result is None:
@@ -378,8 +443,9 @@ class Protocol:
     def __init__(self) -> None:
         model = service_model()
         validators = ValidatorCompiler()
+        fast_validators = FastValidatorCompiler()
         self.operations: Dict[str, Operation] = {
-            name: Operation(model.operation_model(name), validators)
+            name: Operation(model.operation_model(name), validators, fast_validators)
             for name in model.operation_names
         }
         by_method: Dict[str, List[Operation]] = {}
@@ -400,8 +466,10 @@ class Protocol:
         raise RouteNotFound(f"{method} {path}")
 
     @staticmethod
+    @functools.lru_cache(maxsize=1024)
     def split_url(url: str) -> Tuple[str, str, str]:
-        """``(host, path, raw query)`` of an absolute URL (cheaper than urlsplit)."""
+        """``(host, path, raw query)`` of an absolute URL (cheaper than urlsplit;
+        the answers of recent URLs are kept)."""
         start = url.find("://")
         rest = url[start + 3:] if start >= 0 else url
         slash = rest.find("/")
@@ -418,6 +486,30 @@ class Protocol:
         else:
             host = host.partition(":")[0]
         return host.lower(), path or "/", raw_query
+
+    def strip_base_path(self, url: str, operation: str) -> str:
+        """``url`` without the base path of a client's ``endpoint_url``
+        (``http://localhost:4566/chime`` + ``/meetings/{MeetingId}``): labels
+        are percent-encoded, so the operation's path is the URL path's last
+        segments that fit its template (plus an optional trailing slash).
+        The usual URL (no base path) costs one match."""
+        op = self.operations.get(operation)
+        start = url.find("://")
+        slash = url.find("/", start + 3 if start >= 0 else 0)
+        if op is None or slash < 0:
+            return url
+        path, sep, rest = url[slash:].partition("?")
+        fullmatch = op.path_regex.fullmatch
+        if fullmatch(path):
+            return url
+        index = len(path)
+        while index > 0:
+            index = path.rfind("/", 0, index)
+            if index <= 0:
+                break
+            if fullmatch(path[index:]):
+                return url[:slash] + path[index:] + sep + rest
+        return url
 
     @staticmethod
     def parse_query(raw_query: str) -> Dict[str, List[str]]:

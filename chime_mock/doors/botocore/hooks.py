@@ -106,38 +106,12 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
         del request.headers[SCOPE_HINT]
         scope_region, _sep, access_key = hint.partition(" ")
     if operation:
-        url = strip_base_path(url, operation)   # an endpoint_url with a path
+        url = protocol().strip_base_path(url, operation)   # an endpoint_url with a path
     wire = answer(service, request.method, url, request.headers, as_bytes(request.body),
                   scope_region=scope_region, access_key=access_key or None, operation=operation or None)
     if is_aio:
         return _aio.respond(request.url, wire.status, wire.headers, wire.body)
     return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
-
-
-def strip_base_path(url: str, operation: str) -> str:
-    """``url`` without the base path of the client's ``endpoint_url``.
-
-    botocore appends the operation's path to the endpoint's own path
-    (``http://localhost:4566/chime`` + ``/meetings/{MeetingId}``).  Labels are
-    percent-encoded, so the operation's path has a fixed number of segments:
-    it is the URL path's last that many segments (plus an optional trailing
-    slash), and what comes before is the base path."""
-    op = protocol().operations.get(operation)
-    start = url.find("://")
-    slash = url.find("/", start + 3 if start >= 0 else 0)
-    if op is None or slash < 0:
-        return url
-    path, sep, rest = url[slash:].partition("?")
-    if op.path_regex.fullmatch(path):
-        return url
-    index = len(path)
-    while index > 0:
-        index = path.rfind("/", 0, index)
-        if index <= 0:
-            break
-        if op.path_regex.fullmatch(path[index:]):
-            return url[:slash] + path[index:] + sep + rest
-    return url
 
 
 _HANDLERS = (
