@@ -142,6 +142,8 @@ class Meeting:
     # the last moment somebody was connected (or creation), for idle expiry
     last_occupied_at: float = 0.0
     _wire: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
+    #: (ExternalMeetingId, MediaRegion), shared by the meeting's events.
+    event_source: Optional[Tuple[str, str]] = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)

@@ -49,6 +49,14 @@ _NETWORK = frozenset(NETWORK_TYPES)
 _ATTENDEE = frozenset(ATTENDEE_TYPES + NETWORK_TYPES)
 
 
+def _uuid4(value: int) -> str:
+    """128 random bits as a lowercase RFC-4122 version-4 UUID."""
+    value = (value & ~(0xF000 << 64)) | (0x4000 << 64)
+    value = (value & ~(0xC000 << 48)) | (0x8000 << 48)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def iso_time(seconds: float) -> str:
     """``2026-01-01T12:00:00Z``: EventBridge's ``time`` (UTC, whole seconds)."""
     return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(seconds))
@@ -83,8 +91,10 @@ class MeetingEvent:
     (``<AttendeeId>#content``), as in ``detail``.
     """
 
+    # Kept small (an AttendeeAdded is kept per attendee): ``id`` is formatted
+    # and ``detail`` built on first read, from ``_bits`` and ``_src``/``_more``.
     __slots__ = ("seq", "id", "type", "account", "region", "time", "meeting_id", "attendee_id", "detail",
-                 "notifications", "_external_meeting_id", "_media_region", "_external_user_id", "_extra")
+                 "notifications", "_bits", "_src", "_more")
 
     seq: int
     id: str
@@ -114,32 +124,45 @@ class MeetingEvent:
             put(self, "detail", detail)
 
     @classmethod
-    def _emitted(cls, seq: int, id: str, type: str, account: str, region: str, time: float, meeting_id: str,
-                 attendee_id: Optional[str], notifications: Optional[Dict[str, str]], external_meeting_id: str,
-                 media_region: str, external_user_id: Optional[str], extra: Optional[Dict[str, Any]]
-                 ) -> "MeetingEvent":
-        """An event whose ``detail`` is built from these parts on first read."""
-        event = cls(seq, id, type, account, region, time, meeting_id, attendee_id, None, notifications)
+    def _emitted(cls, seq: int, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
+                 attendee_id: Optional[str], notifications: Optional[Dict[str, str]], source: Tuple[str, str],
+                 more: Any) -> "MeetingEvent":
+        """An event whose ``id`` (from 128 random ``bits``) and ``detail``
+        (from ``source`` = (ExternalMeetingId, MediaRegion) and ``more`` =
+        the ExternalUserId, or (ExternalUserId, extra detail)) come on first read."""
+        event = cls.__new__(cls)
         put = object.__setattr__
-        put(event, "_external_meeting_id", external_meeting_id)
-        put(event, "_media_region", media_region)
-        put(event, "_external_user_id", external_user_id)
-        put(event, "_extra", extra)
+        put(event, "seq", seq)
+        put(event, "type", type)
+        put(event, "account", account)
+        put(event, "region", region)
+        put(event, "time", time)
+        put(event, "meeting_id", meeting_id)
+        put(event, "attendee_id", attendee_id)
+        put(event, "notifications", notifications)
+        put(event, "_bits", bits)
+        put(event, "_src", source)
+        put(event, "_more", more)
         return event
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached for a slot not yet set: ``detail`` of an emitted event.
+        # Only reached for a slot not yet set: ``id`` or ``detail`` of an emitted event.
         if name == "detail":
-            detail = self._build_detail()
-            object.__setattr__(self, "detail", detail)
-            return detail
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            value: Any = self._build_detail()
+        elif name == "id":
+            value = _uuid4(object.__getattribute__(self, "_bits"))
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        object.__setattr__(self, name, value)
+        return value
 
     def _build_detail(self) -> Dict[str, Any]:
         try:
-            external_meeting_id = object.__getattribute__(self, "_external_meeting_id")
+            external_meeting_id, media_region = object.__getattribute__(self, "_src")
         except AttributeError:
             raise AttributeError("MeetingEvent made without detail") from None
+        more = self._more
+        external_user_id, extra = more if isinstance(more, tuple) else (more, None)
         detail: Dict[str, Any] = {
             "version": "0",
             "eventType": "chime:" + self.type,
@@ -148,13 +171,13 @@ class MeetingEvent:
         }
         if self.type in _ATTENDEE:
             detail["attendeeId"] = self.attendee_id
-            detail["externalUserId"] = self._external_user_id
+            detail["externalUserId"] = external_user_id
         detail["externalMeetingId"] = external_meeting_id
-        detail["mediaRegion"] = self._media_region
+        detail["mediaRegion"] = media_region
         if self.type in _NETWORK:
             detail["networkType"] = "Voip"
-        if self._extra:
-            detail.update(copy.deepcopy(self._extra))
+        if extra:
+            detail.update(copy.deepcopy(extra))
         return detail
 
     def __hash__(self) -> int:
@@ -293,15 +316,16 @@ class EventLog(Sequence[MeetingEvent]):
         return self._seq
 
     # -- emission (the service calls this under its own lock) ------------------
-    def emit(self, id: str, type: str, account: str, region: str, time: float, meeting_id: str,
-             attendee_id: Optional[str], notifications: Optional[Dict[str, str]], external_meeting_id: str,
-             media_region: str, external_user_id: Optional[str], extra: Optional[Dict[str, Any]] = None
-             ) -> MeetingEvent:
+    def emit(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
+             attendee_id: Optional[str], notifications: Optional[Dict[str, str]], source: Tuple[str, str],
+             external_user_id: Optional[str], extra: Optional[Dict[str, Any]] = None) -> MeetingEvent:
+        """Keep (and queue for the subscribers) a new event; ``bits`` are its
+        id's 128 random bits, ``source`` (ExternalMeetingId, MediaRegion)."""
+        more = external_user_id if extra is None else (external_user_id, extra)
         with self._cond:
             self._seq += 1
-            event = MeetingEvent._emitted(self._seq, id, type, account, region, time, meeting_id, attendee_id,
-                                          notifications, external_meeting_id, media_region, external_user_id,
-                                          extra)
+            event = MeetingEvent._emitted(self._seq, bits, type, account, region, time, meeting_id, attendee_id,
+                                          notifications, source, more)
             self._events.append(event)
             if self._subscribers:
                 self._pending.append(event)

@@ -562,9 +562,12 @@ class ChimeService:
             if kind.startswith("AttendeeContent"):
                 attendee_id += CONTENT_SUFFIX
                 external_user_id += CONTENT_SUFFIX
-        self.events.emit(self._event_ids.uuid4(), kind, meeting.account, meeting.region, self.now(),
-                         meeting.meeting_id, attendee_id, meeting.notifications_configuration,
-                         meeting.external_meeting_id, meeting.media_region, external_user_id, extra)
+        source = meeting.event_source
+        if source is None:
+            source = meeting.event_source = (meeting.external_meeting_id, meeting.media_region)
+        self.events.emit(self._event_ids.bits(128), kind, meeting.account, meeting.region, self.now(),
+                         meeting.meeting_id, attendee_id, meeting.notifications_configuration, source,
+                         external_user_id, extra)
 
     def end_due_meetings(self) -> List[str]:
         """End every meeting the service would have ended by now; returns their IDs."""

@@ -34,7 +34,7 @@ FORMAT = 1
 KEY = "chime_mock_snapshot"
 
 # Meeting fields that are derived from others (rebuilt on load) or held apart.
-_DERIVED = {"attendees", "by_external_id", "_seqs", "_by_seq", "_next_seq", "_wire"}
+_DERIVED = {"attendees", "by_external_id", "_seqs", "_by_seq", "_next_seq", "_wire", "event_source"}
 
 
 def _fields(cls: type) -> List[Tuple[str, Any, bool]]:
