@@ -553,3 +553,21 @@ def test_snapshot_keeps_the_cursor_and_restoring_emits_nothing():
         ChimeService().restore(bad)
     with pytest.raises(ValueError, match="events.cursor"):
         ChimeService().restore(dict(saved, events={"cursor": -1}))
+
+
+# -- docs/events.md examples run as written --------------------------------------------------------
+def test_docs_examples_run():
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "docs", "events.md"), encoding="utf-8") as handle:
+        blocks = re.findall(r"```python\n(.*?)```", handle.read(), flags=re.S)
+    assert len(blocks) >= 3
+    ran = 0
+    for block in blocks:
+        namespace: dict = {}
+        exec(compile(block, "docs/events.md", "exec"), namespace)
+        for name, value in list(namespace.items()):
+            if name.startswith("test_") and callable(value):
+                value()
+                ran += 1
+    assert ran >= 3
