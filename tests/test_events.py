@@ -571,3 +571,11 @@ def test_docs_examples_run():
                 value()
                 ran += 1
     assert ran >= 3
+
+
+@pytest.mark.chime_meetings(event_limit=2)
+def test_marker_takes_event_limit(chime_meetings):
+    assert chime_meetings.events.limit == 2
+    for k in range(3):
+        chime_meetings.add_meeting(external_meeting_id=f"marker-{k}")
+    assert [e.seq for e in chime_meetings.events] == [2, 3]
