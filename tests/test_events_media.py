@@ -399,3 +399,36 @@ def test_asyncio_tasks_one_event_per_transition():
             assert {"AttendeeJoined", "AttendeeLeft"} <= set(types(events))
             _check_consistent(events, people)
     asyncio.run(main())
+
+
+def test_a_caller_holding_the_lock_never_waits_for_a_subscriber_that_needs_it():
+    """The server's control routes hold the service lock around set_connected:
+    they must not wait for a subscriber (busy in another thread) that needs it."""
+    service = ChimeService()
+    meeting = service.add_meeting()
+    who = service.add_attendee(meeting.meeting_id, "held").attendee_id
+    inside, go = threading.Event(), threading.Event()
+    seen = []
+
+    def subscriber(event):
+        seen.append(event.type)
+        if event.type == "MeetingStarted" and not inside.is_set():
+            inside.set()
+            go.wait(30)
+            service.meetings()                      # needs the service lock
+
+    service.events.subscribe(subscriber)
+    worker = threading.Thread(target=service.add_meeting, daemon=True)
+    worker.start()
+    assert inside.wait(30)
+
+    def holder():
+        with service.backend.lock:
+            go.set()
+            service.set_connected(meeting.meeting_id, who)
+    other = threading.Thread(target=holder, daemon=True)
+    other.start()
+    other.join(30)
+    worker.join(30)
+    assert not other.is_alive() and not worker.is_alive()
+    assert seen == ["MeetingStarted", "AttendeeAuthorized", "AttendeeJoined"]

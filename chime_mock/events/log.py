@@ -338,29 +338,34 @@ class EventLog(Sequence[MeetingEvent]):
         with self._cond:
             self._seq = max(self._seq, seq)
 
-    def dispatch(self) -> None:
+    def dispatch(self, blocking: bool = True) -> None:
         """Call the subscribers with every event not yet given to them, in
         order.  The service calls it after each call, outside its lock; an
         event emitted by a subscriber's own call is given out after the
-        current one has reached every subscriber."""
+        current one has reached every subscriber.  While another thread is
+        giving events out, this waits for it (it gives out these events too),
+        unless ``blocking`` is False (a caller that holds the service's lock
+        must not wait for a subscriber that may need that lock)."""
         if not self._pending or getattr(self._local, "draining", False):
             return
-        with self._dispatch_lock:
+        if not self._dispatch_lock.acquire(blocking):
+            return      # the thread giving events out gives out these too
+        try:
             self._local.draining = True
-            try:
-                while True:
-                    with self._cond:
-                        if not self._pending:
-                            return
-                        event = self._pending.popleft()
-                    for callback in self._subscribers:
-                        try:
-                            callback(event)
-                        except Exception as exc:  # a subscriber's failure never fails the call
-                            log.warning("event subscriber %r failed on %s (seq %d): %s: %s",
-                                        callback, event.type, event.seq, type(exc).__name__, exc)
-            finally:
-                self._local.draining = False
+            while True:
+                with self._cond:
+                    if not self._pending:
+                        return
+                    event = self._pending.popleft()
+                for callback in self._subscribers:
+                    try:
+                        callback(event)
+                    except Exception as exc:  # a subscriber's failure never fails the call
+                        log.warning("event subscriber %r failed on %s (seq %d): %s: %s",
+                                    callback, event.type, event.seq, type(exc).__name__, exc)
+        finally:
+            self._local.draining = False
+            self._dispatch_lock.release()
 
     # -- subscribers -------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:

@@ -299,7 +299,7 @@ class ChimeService:
                 f"chime_mock failed while answering {op.name}: {type(exc).__name__}: {exc}") from exc
         call.status = wire.status
         self.journal.append(call)
-        self.events.dispatch()
+        self._dispatch()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s/%s -> %d%s %s", op.name, account, region, wire.status,
                       f" {call.error}: {call.error_message}" if call.error else "", request_id)
@@ -383,7 +383,7 @@ class ChimeService:
         params: Dict[str, Any] = {"ClientRequestToken": self.ids.uuid4(), "ExternalMeetingId": external_meeting_id,
                                   "MediaRegion": media_region, **fields}
         result = self._direct("CreateMeeting", params, region, account)
-        self.events.dispatch()
+        self._dispatch()
         return self.backend.find_meeting(result["Meeting"]["MeetingId"])  # type: ignore[return-value]
 
     def add_attendee(self, meeting_id: str, external_user_id: str,
@@ -394,7 +394,7 @@ class ChimeService:
         if capabilities is not None:
             params["Capabilities"] = capabilities
         result = self._direct("CreateAttendee", params, meeting.region, meeting.account)
-        self.events.dispatch()
+        self._dispatch()
         return meeting.attendees[result["Attendee"]["AttendeeId"]]
 
     def _direct(self, operation: str, params: Dict[str, Any], region: str, account: Optional[str]) -> Dict[str, Any]:
@@ -463,7 +463,7 @@ class ChimeService:
         tags, transcription and replicas are gone; later calls get NotFound."""
         with self.backend.lock:
             self.backend.remove_meeting(self._require(meeting_id))
-        self.events.dispatch()
+        self._dispatch()
 
     def set_connected(self, meeting_id: str, attendee_id: str, connected: bool = True) -> None:
         """Mark an attendee as connected to the meeting's media (or not), for
@@ -479,7 +479,7 @@ class ChimeService:
             elif not connected and attendee.connected:
                 self.backend.leave(meeting, attendee)
             meeting.last_occupied_at = self.now()
-        self.events.dispatch()
+        self._dispatch()
 
     # -- the media side: what clients do (D17, docs/events.md) ------------------------------
     def _media(self, action: Callable[[Meeting, Attendee], None], meeting_id: str, attendee_id: Optional[str],
@@ -489,7 +489,7 @@ class ChimeService:
         with self.backend.lock:
             meeting, attendee = self.backend.media_target(meeting_id, attendee_id, join_token)
             action(meeting, attendee)
-        self.events.dispatch()
+        self._dispatch()
         return attendee
 
     def join(self, meeting_id: str, attendee_id: Optional[str] = None, *, join_token: Optional[str] = None
@@ -553,6 +553,15 @@ class ChimeService:
                                     f"(never created, deleted or ended)")
             return [a for a in meeting.attendees.values() if a.connected]
 
+    def _dispatch(self) -> None:
+        """Give the new events to the subscribers (outside the lock; a caller
+        that holds the lock does not wait for another thread's subscribers)."""
+        events = self.events
+        if events._pending:
+            lock = self.backend.lock
+            owned = getattr(getattr(lock, "_lock", lock), "_is_owned", None)
+            events.dispatch(blocking=not (owned is not None and owned()))
+
     def _emit(self, kind: str, meeting: Meeting, attendee: Optional[Attendee],
               extra: Optional[Dict[str, Any]]) -> None:
         """The backend's event hook (called under its lock, so ``seq`` follows the state)."""
@@ -587,7 +596,7 @@ class ChimeService:
                     self.backend.remove_meeting(meeting)
         if ended:
             log.info("auto_end ended %d meeting(s): %s", len(ended), ", ".join(ended))
-            self.events.dispatch()
+            self._dispatch()
         return ended
 
 
