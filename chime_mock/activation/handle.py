@@ -27,13 +27,14 @@ import functools
 import inspect
 import logging
 import unittest
-from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator,
+from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, List,
                     Optional, TypeVar, Union, cast, overload)
 
 from chime_mock.activation import switch
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.backend.rules import DEFAULT_ACCOUNT, Quotas
 from chime_mock.controls.journal import Faults, Journal
+from chime_mock.events.log import DEFAULT_LIMIT, DeliveryRecord, EventLog, MeetingEvent
 from chime_mock.ground.errors import ChimeMockError
 from chime_mock.ground.ids import IdGenerator
 from chime_mock.service import registry
@@ -99,7 +100,7 @@ class ChimeMeetingsMock:
     def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, default_region: Optional[str] = None,
                  seed: Optional[int] = None, quotas: Union[Quotas, str, None] = None, auto_end: bool = False,
                  clock: Optional[Callable[[], float]] = None, service: Optional[ChimeService] = None,
-                 separate: bool = False, as_kwarg: Optional[str] = None) -> None:
+                 separate: bool = False, as_kwarg: Optional[str] = None, event_limit: int = DEFAULT_LIMIT) -> None:
         if not isinstance(separate, bool):
             raise TypeError(f"separate must be True or False, got {separate!r}")
         if as_kwarg is not None and not (isinstance(as_kwarg, str) and as_kwarg.isidentifier()):
@@ -109,7 +110,7 @@ class ChimeMeetingsMock:
         self._given: Dict[str, Any] = {name: value for name, value, default in (
             ("account_id", account_id, DEFAULT_ACCOUNT), ("default_region", default_region, None),
             ("seed", seed, None), ("quotas", quotas, None), ("auto_end", auto_end, False),
-            ("clock", clock, None)) if value != default}
+            ("clock", clock, None), ("event_limit", event_limit, DEFAULT_LIMIT)) if value != default}
         if service is not None:
             if not isinstance(service, ChimeService):
                 raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
@@ -120,7 +121,7 @@ class ChimeMeetingsMock:
             self._own = service
         else:
             self._own = ChimeService(account_id=account_id, default_region=default_region, seed=seed,
-                                     quotas=quotas, auto_end=auto_end, clock=clock)
+                                     quotas=quotas, auto_end=auto_end, clock=clock, event_limit=event_limit)
         self._shared = service is not None
         self.separate = separate
         #: The service this handle answers with: its own, or while joined, the outer one's.
@@ -173,6 +174,27 @@ class ChimeMeetingsMock:
     def ids(self) -> IdGenerator:
         return self.service.ids
 
+    # -- meeting events (docs/events.md) ---------------------------------------------
+    @property
+    def events(self) -> EventLog:
+        """The meeting events the service emitted, oldest first: filter, wait, subscribe."""
+        return self.service.events
+
+    @property
+    def deliveries(self) -> List[DeliveryRecord]:
+        """Where the events were delivered (EventBridge, SQS, SNS, Lambda), oldest first."""
+        return self.service.events.deliveries
+
+    def wait_for_event(self, type: Optional[str] = None, meeting_id: Optional[str] = None,
+                       attendee_id: Optional[str] = None, *, timeout: float = 5.0, after: int = 0) -> MeetingEvent:
+        """``events.wait_for``: the first matching event with ``seq > after`` (one
+        already emitted counts), waiting up to ``timeout`` seconds; ``EventTimeout`` else."""
+        return self.service.events.wait_for(type, meeting_id, attendee_id, timeout=timeout, after=after)
+
+    def subscribe(self, callback: Callable[[MeetingEvent], None]) -> Callable[[], None]:
+        """``events.subscribe``: call ``callback(event)`` with each event from now on; returns unsubscribe."""
+        return self.service.events.subscribe(callback)
+
     meetings = _passes(ChimeService.meetings)
     meeting = _passes(ChimeService.meeting)
     attendees = _passes(ChimeService.attendees)
@@ -187,6 +209,15 @@ class ChimeMeetingsMock:
     remove_fault = _seeds(ChimeService.remove_fault)
     end_meeting = _seeds(ChimeService.end_meeting)
     set_connected = _seeds(ChimeService.set_connected)
+    join = _seeds(ChimeService.join)
+    leave = _seeds(ChimeService.leave)
+    drop = _seeds(ChimeService.drop)
+    start_video = _seeds(ChimeService.start_video)
+    stop_video = _seeds(ChimeService.stop_video)
+    start_content_share = _seeds(ChimeService.start_content_share)
+    stop_content_share = _seeds(ChimeService.stop_content_share)
+    drop_content_share = _seeds(ChimeService.drop_content_share)
+    connected = _passes(ChimeService.connected)
     advance = _seeds(ChimeService.advance)
     set_time = _seeds(ChimeService.set_time)
     reset = _seeds(ChimeService.reset)
@@ -501,7 +532,8 @@ def mock_chime_meetings(target: F) -> F: ...
 def mock_chime_meetings(target: None = None, *, account_id: str = ..., default_region: Optional[str] = ...,
                         seed: Optional[int] = ..., quotas: Union[Quotas, str, None] = ..., auto_end: bool = ...,
                         clock: Optional[Callable[[], float]] = ..., service: Optional[ChimeService] = ...,
-                        separate: bool = ..., as_kwarg: Optional[str] = ...) -> ChimeMeetingsMock: ...
+                        separate: bool = ..., as_kwarg: Optional[str] = ...,
+                        event_limit: int = ...) -> ChimeMeetingsMock: ...
 
 
 def mock_chime_meetings(target: Any = None, **config: Any) -> Any:

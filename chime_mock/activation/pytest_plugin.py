@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from chime_mock.activation.handle import ChimeMeetingsMock
 
 MARKER = "chime_meetings"
-_OPTIONS = ("account_id", "default_region", "seed", "quotas", "auto_end", "clock")
+_OPTIONS = ("account_id", "default_region", "seed", "quotas", "auto_end", "clock", "event_limit")
 
 
 def pytest_configure(config: pytest.Config) -> None:

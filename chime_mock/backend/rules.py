@@ -26,7 +26,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from botocore import xform_name
 
 from chime_mock.ground import regions
-from chime_mock.ground.errors import BadRequest, LimitExceeded, NotFound, ResourceNotFound, ServiceError, TooManyTags
+from chime_mock.ground.errors import (BadRequest, LimitExceeded, MediaConflict, MediaNotFound, NotFound,
+                                     ResourceNotFound, ServiceError, TooManyTags)
 from chime_mock.ground.ids import IdGenerator
 from chime_mock.protocol.validation import bad_request, violation
 from chime_mock.ground.accounts import DEFAULT_ACCOUNT
@@ -40,6 +41,11 @@ IDLE_TIMEOUT = 5 * 60          # seconds without anyone connected
 
 SEND_RECEIVE = "SendReceive"
 _RECEIVING = ("SendReceive", "Receive")
+_SENDING = ("SendReceive", "Send")
+
+#: ``emit(type, meeting, attendee, extra)``: called under the backend lock at
+#: the moment of each state change that AWS reports as a meeting event.
+EmitFn = Callable[[str, "Meeting", Optional["Attendee"], Optional[Dict[str, Any]]], None]
 
 # The ExternalUserId / ExternalMeetingId pattern the service documents (it is
 # not in the model's ``pattern`` field, so the backend enforces it).
@@ -88,7 +94,10 @@ class Attendee:
     join_token: str
     capabilities: Dict[str, str]
     seq: int = 0
-    connected: bool = False
+    connected: bool = False     # joined the meeting's media now (simulated client, D17)
+    authorized: bool = False    # has presented its JoinToken once (AttendeeAuthorized sent)
+    video: bool = False         # sending video now
+    content: bool = False       # sharing content now (the "#content" attendee is joined)
 
     def to_wire(self) -> Dict[str, Any]:
         return {
@@ -133,6 +142,8 @@ class Meeting:
     # the last moment somebody was connected (or creation), for idle expiry
     last_occupied_at: float = 0.0
     _wire: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
+    #: (ExternalMeetingId, MediaRegion), shared by the meeting's events.
+    event_source: Optional[Tuple[str, str]] = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -205,6 +216,21 @@ class Meeting:
         return [self._by_seq[s] for s in seqs], (seqs[-1] if more else None)
 
 
+def transcription_detail(meeting: Meeting, config: Dict[str, Any]) -> Dict[str, Any]:
+    """The transcription events' extra detail: ``transcriptionRegion`` (the
+    engine's ``Region`` when one is named, else the meeting's media region,
+    where the service would pick one near it) and ``transcriptionConfiguration``
+    (the configuration as given, as a JSON string, as the SDKs read it)."""
+    import json
+
+    settings = config.get("EngineTranscribeSettings") or config.get("EngineTranscribeMedicalSettings") or {}
+    region = settings.get("Region")
+    return {
+        "transcriptionRegion": region if region and region != "auto" else meeting.media_region,
+        "transcriptionConfiguration": json.dumps(config, separators=(",", ":"), sort_keys=True),
+    }
+
+
 class RegionState:
     """Everything one account holds in one control region (D7)."""
 
@@ -219,8 +245,11 @@ class ChimeBackend:
     """All state of the mocked service, keyed by (account, control region)."""
 
     def __init__(self, ids: Optional[IdGenerator] = None, quotas: Optional[Quotas] = None,
-                 clock: Optional[Callable[[], float]] = None, lock: Any = None) -> None:
+                 clock: Optional[Callable[[], float]] = None, lock: Any = None,
+                 emit: Optional[EmitFn] = None) -> None:
         self.ids = ids or IdGenerator()
+        #: Receives each meeting event (D16/D17) under the lock; None emits nothing.
+        self.emit = emit
         self.quotas = quotas or Quotas()
         # Read ``time.time`` at call time so freezegun & co. are honoured.
         self.clock: Callable[[], float] = clock or (lambda: time.time())
@@ -386,6 +415,8 @@ class ChimeBackend:
         state.tokens[meeting.client_request_token] = meeting_id
         if primary is not None:
             primary.replicas.append(meeting_id)
+        if self.emit is not None:
+            self.emit("MeetingStarted", meeting, None, None)
         return meeting
 
     def _existing_for_token(self, state: RegionState, token: str) -> Optional[Meeting]:
@@ -435,6 +466,8 @@ class ChimeBackend:
             if state is None or state.meetings.get(meeting.meeting_id) is not meeting:
                 return
             del state.meetings[meeting.meeting_id]
+            if self.emit is not None:   # D16: the meeting, then each replica; no Left for those connected
+                self.emit("MeetingEnded", meeting, None, None)
             if state.tokens.get(meeting.client_request_token) == meeting.meeting_id:
                 del state.tokens[meeting.client_request_token]
             if meeting.primary_meeting_id is not None:
@@ -451,6 +484,8 @@ class ChimeBackend:
         attendee_id = self.ids.attendee_id()
         attendee = Attendee(attendee_id, external_user_id, self.ids.join_token(attendee_id), caps)
         meeting.add_attendee(attendee)
+        if self.emit is not None:
+            self.emit("AttendeeAdded", meeting, attendee, None)
         return attendee
 
     def _create_attendees(self, meeting: Meeting, items: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
@@ -517,7 +552,12 @@ class ChimeBackend:
     def op_delete_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:
             meeting = self._meeting(ctx, p["MeetingId"])
-            meeting.remove_attendee(self._attendee(meeting, p["AttendeeId"]))
+            attendee = self._attendee(meeting, p["AttendeeId"])
+            if attendee.connected:     # D16: Left first when connected
+                self._disconnect(meeting, attendee, "Left")
+            meeting.remove_attendee(attendee)
+            if self.emit is not None:
+                self.emit("AttendeeDeleted", meeting, attendee, None)
 
     def _page_token(self, meeting: Meeting, last_seq: int) -> str:
         payload = f"{meeting.meeting_id}:{last_seq}".encode()
@@ -556,17 +596,27 @@ class ChimeBackend:
         with self.lock:
             meeting = self._meeting(ctx, p["MeetingId"])
             attendee = self._attendee(meeting, p["AttendeeId"])
-            attendee.capabilities = self._capabilities_for(meeting, p["Capabilities"])
+            self._set_capabilities(meeting, attendee, self._capabilities_for(meeting, p["Capabilities"]))
             return {"Attendee": attendee.to_wire()}
+
+    def _set_capabilities(self, meeting: Meeting, attendee: Attendee, caps: Dict[str, str]) -> None:
+        if attendee.capabilities == caps:
+            return      # unchanged: no event (D16 counts attendees changed)
+        attendee.capabilities = dict(caps)
+        if self.emit is not None:
+            self.emit("AttendeeCapabilitiesUpdated", meeting, attendee, {
+                "success": "1",
+                "attendeeCapabilities": {"audio": caps["Audio"], "video": caps["Video"], "content": caps["Content"]},
+            })
 
     def op_batch_update_attendee_capabilities_except(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:   # D13: rules first, then every attendee not excluded
             meeting = self._meeting(ctx, p["MeetingId"])
             caps = self._capabilities_for(meeting, p["Capabilities"])
             excluded = {item["AttendeeId"].lower() for item in p["ExcludedAttendeeIds"]}
-            for attendee in meeting.attendees.values():
+            for attendee in list(meeting.attendees.values()):
                 if attendee.attendee_id not in excluded:
-                    attendee.capabilities = dict(caps)
+                    self._set_capabilities(meeting, attendee, caps)
 
     # -- transcription (D12) -----------------------------------------------------
     def op_start_meeting_transcription(self, ctx: CallContext, p: Dict[str, Any]) -> None:
@@ -578,10 +628,113 @@ class ChimeBackend:
                 raise BadRequest("TranscriptionConfiguration must contain exactly one of EngineTranscribeSettings "
                                  f"or EngineTranscribeMedicalSettings (got {len(engines)})")
             meeting.transcription = copy.deepcopy(config)
+            if self.emit is not None:
+                self.emit("TranscriptionStarted", meeting, None, transcription_detail(meeting, config))
 
     def op_stop_meeting_transcription(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:
-            self._meeting(ctx, p["MeetingId"]).transcription = None
+            meeting = self._meeting(ctx, p["MeetingId"])
+            running, meeting.transcription = meeting.transcription, None
+            if running is not None and self.emit is not None:   # nothing running: nothing stopped
+                self.emit("TranscriptionStopped", meeting, None, transcription_detail(meeting, running))
+
+    # -- the media side: simulated clients (D17) --------------------------------------
+    def media_target(self, meeting_id: Any, attendee_id: Any = None, join_token: Any = None
+                     ) -> Tuple[Meeting, Attendee]:
+        """The live meeting and attendee a client action names (by AttendeeId or
+        by the JoinToken a client presents); MediaNotFound otherwise."""
+        if not isinstance(meeting_id, str):
+            raise TypeError(f"meeting_id must be a MeetingId string, got {meeting_id!r}")
+        if (attendee_id is None) == (join_token is None):
+            raise TypeError("give the attendee as attendee_id or as join_token (exactly one of them)")
+        meeting = self.find_meeting(meeting_id)
+        if meeting is None:
+            raise MediaNotFound(f"meeting_id {meeting_id!r}: no live meeting has this ID "
+                                f"(never created, deleted or ended)")
+        if attendee_id is not None:
+            if not isinstance(attendee_id, str):
+                raise TypeError(f"attendee_id must be an AttendeeId string, got {attendee_id!r}")
+            attendee = meeting.attendees.get(attendee_id.lower())
+            if attendee is None:
+                raise MediaNotFound(f"attendee_id {attendee_id!r}: no such attendee in meeting "
+                                    f"{meeting.meeting_id} (never added, or deleted)")
+            return meeting, attendee
+        if not isinstance(join_token, str):
+            raise TypeError(f"join_token must be a JoinToken string, got {join_token!r}")
+        try:
+            raw = base64.b64decode(join_token + "=" * (-len(join_token) % 4), validate=True).decode("ascii")
+        except (ValueError, UnicodeDecodeError):
+            raw = ""
+        found = meeting.attendees.get(raw.split(":", 1)[0].lower())
+        if found is None or found.join_token != join_token:
+            raise MediaNotFound(f"join_token {join_token[:24]!r}...: not the JoinToken of a live attendee of "
+                                f"meeting {meeting.meeting_id} (a deleted attendee's token is revoked)")
+        return meeting, found
+
+    def _media_event(self, kind: str, meeting: Meeting, attendee: Attendee) -> None:
+        if self.emit is not None:
+            self.emit(kind, meeting, attendee, None)
+
+    def join(self, meeting: Meeting, attendee: Attendee) -> None:
+        """AttendeeAuthorized (first time only), then AttendeeJoined."""
+        if attendee.connected:
+            raise MediaConflict(f"attendee {attendee.attendee_id} is already joined to meeting "
+                                f"{meeting.meeting_id}; leave() or drop() it first")
+        if not attendee.authorized:
+            attendee.authorized = True
+            self._media_event("AttendeeAuthorized", meeting, attendee)
+        attendee.connected = True
+        meeting.last_occupied_at = self.clock()
+        self._media_event("AttendeeJoined", meeting, attendee)
+
+    def _require_joined(self, meeting: Meeting, attendee: Attendee, action: str) -> None:
+        if not attendee.connected:
+            raise MediaConflict(f"attendee {attendee.attendee_id} is not joined to meeting {meeting.meeting_id}, "
+                                f"so it cannot {action}; join() it first")
+
+    def _disconnect(self, meeting: Meeting, attendee: Attendee, how: str) -> None:
+        """``how`` "Left" or "Dropped": the content share goes the same way first."""
+        if attendee.content:
+            attendee.content = False
+            self._media_event("AttendeeContent" + how, meeting, attendee)
+        attendee.video = False
+        attendee.connected = False
+        meeting.last_occupied_at = self.clock()
+        self._media_event("Attendee" + how, meeting, attendee)
+
+    def leave(self, meeting: Meeting, attendee: Attendee, dropped: bool = False) -> None:
+        self._require_joined(meeting, attendee, "drop" if dropped else "leave")
+        self._disconnect(meeting, attendee, "Dropped" if dropped else "Left")
+
+    def video(self, meeting: Meeting, attendee: Attendee, on: bool) -> None:
+        if on:
+            self._require_joined(meeting, attendee, "start video")
+            capability = attendee.capabilities.get("Video")
+            if capability not in _SENDING:
+                raise MediaConflict(f"attendee {attendee.attendee_id} cannot send video: its Video capability is "
+                                    f"{capability!r} (SendReceive or Send is needed)")
+            if attendee.video:
+                raise MediaConflict(f"attendee {attendee.attendee_id} is already sending video")
+        elif not attendee.video:
+            raise MediaConflict(f"attendee {attendee.attendee_id} is not sending video, so it cannot stop it")
+        attendee.video = on
+        self._media_event("AttendeeVideoStarted" if on else "AttendeeVideoStopped", meeting, attendee)
+
+    def content_share(self, meeting: Meeting, attendee: Attendee, how: str) -> None:
+        """``how``: "Joined" (start), "Left" (stop) or "Dropped"."""
+        if how == "Joined":
+            self._require_joined(meeting, attendee, "share content")
+            capability = attendee.capabilities.get("Content")
+            if capability not in _SENDING:
+                raise MediaConflict(f"attendee {attendee.attendee_id} cannot share content: its Content "
+                                    f"capability is {capability!r} (SendReceive or Send is needed)")
+            if attendee.content:
+                raise MediaConflict(f"attendee {attendee.attendee_id} is already sharing content")
+        elif not attendee.content:
+            raise MediaConflict(f"attendee {attendee.attendee_id} is not sharing content, so its share cannot "
+                                f"{'stop' if how == 'Left' else 'drop'}")
+        attendee.content = how == "Joined"
+        self._media_event("AttendeeContent" + how, meeting, attendee)
 
     # -- tags ------------------------------------------------------------------
     @staticmethod

@@ -104,3 +104,19 @@ class UnsupportedOperationError(ChimeMockError, NotImplementedError):
 
 class ChimeMockInternalError(ChimeMockError):
     """A bug inside chime_mock; raised (never retried) with the operation named."""
+
+
+class MediaNotFound(ChimeMockError, LookupError):
+    """A simulated client action (join, leave, video...) names a meeting that
+    is not live (never created, deleted, ended) or an attendee that is not in
+    it (never added, deleted), or presents a JoinToken that is not one."""
+
+
+class MediaConflict(ChimeMockError, ValueError):
+    """A simulated client action that the attendee's state does not allow:
+    joining twice, leaving while not joined, video without a sending Video
+    capability, content share without a sending Content capability..."""
+
+
+class EventTimeout(ChimeMockError, TimeoutError):
+    """No matching meeting event was emitted within the time waited for."""

@@ -34,7 +34,8 @@ from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.ground.model import service_model
 from chime_mock.backend.rules import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_AGE, Attendee, CallContext, ChimeBackend, Meeting, Quotas
 from chime_mock.controls.journal import Call, Fault, Faults, Journal, UserCallbackError
-from chime_mock.ground.errors import ChimeMockInternalError, ServiceError, UnsupportedOperationError
+from chime_mock.events.log import CONTENT_SUFFIX, DEFAULT_LIMIT, EventLog, check_limit
+from chime_mock.ground.errors import ChimeMockInternalError, MediaNotFound, ServiceError, UnsupportedOperationError
 from chime_mock.ground.ids import IdGenerator
 from chime_mock.protocol.restjson import RouteNotFound, WireResponse, protocol
 from chime_mock.service.config import LATEST, check_clock, check_quotas, check_region, configured_region, finite_seconds
@@ -59,11 +60,14 @@ class ChimeService:
         5 minutes with nobody connected), checked on every call.
     :param clock: returns the current time in seconds; defaults to
         ``time.time()`` read at call time (so freezegun works).
+    :param event_limit: how many meeting events ``events`` keeps (the
+        oldest are dropped first); 10,000 by default.
     """
 
     def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, default_region: Optional[str] = None,
                  seed: Optional[int] = None, quotas: Union[Quotas, str, None] = None, auto_end: bool = False,
-                 clock: Optional[Callable[[], float]] = None) -> None:
+                 clock: Optional[Callable[[], float]] = None, event_limit: int = DEFAULT_LIMIT) -> None:
+        check_limit(event_limit, "event_limit")
         if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
             raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -81,7 +85,15 @@ class ChimeService:
         self._lock = ForkSafeLock()
         self._rate: Dict[Tuple[str, str, str], Deque[float]] = {}
         self._contexts: Dict[Tuple[str, str], CallContext] = {}
+        #: The meeting events this service emitted, in order (docs/events.md).
+        self.events = EventLog(event_limit)
+        self._event_ids = IdGenerator(self._event_seed())
         self._fresh_state()
+
+    def _event_seed(self) -> Optional[int]:
+        # Event IDs come from a generator of their own, so emitting events
+        # never shifts the meeting, attendee and request IDs of a seeded service.
+        return None if self.seed is None else (self.seed << 8) ^ 0xE7
 
     @property
     def default_region(self) -> str:
@@ -93,11 +105,12 @@ class ChimeService:
     def config(self) -> Dict[str, Any]:
         """The keyword arguments that build a service configured like this one."""
         return dict(account_id=self.account_id, default_region=self._default_region, seed=self.seed,
-                    quotas=copy.copy(self.quotas), auto_end=self.auto_end, clock=self._clock)
+                    quotas=copy.copy(self.quotas), auto_end=self.auto_end, clock=self._clock,
+                    event_limit=self.events.limit)
 
     def _fresh_state(self) -> None:
         self.ids = IdGenerator(self.seed)
-        self.backend = ChimeBackend(self.ids, self.quotas, self.now, lock=ForkSafeLock())
+        self.backend = ChimeBackend(self.ids, self.quotas, self.now, lock=ForkSafeLock(), emit=self._emit)
         self.journal = Journal()
         self.faults = Faults()
         self._rate.clear()
@@ -179,6 +192,7 @@ class ChimeService:
                 f"chime_mock failed while answering {op.name}: {type(exc).__name__}: {exc}") from exc
         call.status = wire.status
         self.journal.append(call)
+        self._dispatch()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s/%s -> %d%s %s", op.name, account, region, wire.status,
                       f" {call.error}: {call.error_message}" if call.error else "", request_id)
@@ -268,6 +282,7 @@ class ChimeService:
         params: Dict[str, Any] = {"ClientRequestToken": self.ids.uuid4(), "ExternalMeetingId": external_meeting_id,
                                   "MediaRegion": media_region, **fields}
         result = self._direct("CreateMeeting", params, region, account)
+        self._dispatch()
         return self.backend.find_meeting(result["Meeting"]["MeetingId"])  # type: ignore[return-value]
 
     def add_attendee(self, meeting_id: str, external_user_id: str,
@@ -278,6 +293,7 @@ class ChimeService:
         if capabilities is not None:
             params["Capabilities"] = capabilities
         result = self._direct("CreateAttendee", params, meeting.region, meeting.account)
+        self._dispatch()
         return meeting.attendees[result["Attendee"]["AttendeeId"]]
 
     def _direct(self, operation: str, params: Dict[str, Any], region: str, account: Optional[str]) -> Dict[str, Any]:
@@ -299,7 +315,9 @@ class ChimeService:
         and any ``advance`` of the clock; a seeded service repeats its IDs."""
         with self.backend.lock:
             self.ids.reseed(self.seed)
-            self.backend = ChimeBackend(self.ids, self.quotas, self.now, lock=self.backend.lock)
+            self._event_ids.reseed(self._event_seed())
+            self.backend = ChimeBackend(self.ids, self.quotas, self.now, lock=self.backend.lock, emit=self._emit)
+            self.events.clear()
         self.journal.clear()
         self.faults.clear()
         with self._lock:
@@ -344,17 +362,120 @@ class ChimeService:
         tags, transcription and replicas are gone; later calls get NotFound."""
         with self.backend.lock:
             self.backend.remove_meeting(self._require(meeting_id))
+        self._dispatch()
 
     def set_connected(self, meeting_id: str, attendee_id: str, connected: bool = True) -> None:
         """Mark an attendee as connected to the meeting's media (or not), for
-        the 5-minutes-without-anyone rule of ``auto_end``."""
+        the 5-minutes-without-anyone rule of ``auto_end``: ``join`` or
+        ``leave`` when that changes anything (with their events)."""
         with self.backend.lock:
             meeting = self._require(meeting_id)
             attendee = meeting.attendees.get(attendee_id.lower())
             if attendee is None:
                 raise KeyError(f"no attendee {attendee_id!r} in meeting {meeting_id!r}")
-            attendee.connected = connected
+            if connected and not attendee.connected:
+                self.backend.join(meeting, attendee)
+            elif not connected and attendee.connected:
+                self.backend.leave(meeting, attendee)
             meeting.last_occupied_at = self.now()
+        self._dispatch()
+
+    # -- the media side: what clients do (D17, docs/events.md) ------------------------------
+    def _media(self, action: Callable[[Meeting, Attendee], None], meeting_id: str, attendee_id: Optional[str],
+               join_token: Optional[str]) -> Attendee:
+        if self.auto_end:
+            self.end_due_meetings()
+        with self.backend.lock:
+            meeting, attendee = self.backend.media_target(meeting_id, attendee_id, join_token)
+            action(meeting, attendee)
+        self._dispatch()
+        return attendee
+
+    def join(self, meeting_id: str, attendee_id: Optional[str] = None, *, join_token: Optional[str] = None
+             ) -> Attendee:
+        """A client joins the meeting as this attendee (named by AttendeeId or by
+        the JoinToken it presents): ``AttendeeAuthorized`` the first time, then
+        ``AttendeeJoined``.  ``MediaNotFound`` for a meeting or attendee that is
+        not live (or a token that is not one), ``MediaConflict`` when already joined."""
+        return self._media(self.backend.join, meeting_id, attendee_id, join_token)
+
+    def leave(self, meeting_id: str, attendee_id: Optional[str] = None, *, join_token: Optional[str] = None
+              ) -> Attendee:
+        """The attendee's client leaves: ``AttendeeLeft`` (``AttendeeContentLeft``
+        first when it shares content); ``MediaConflict`` when not joined."""
+        return self._media(self.backend.leave, meeting_id, attendee_id, join_token)
+
+    def drop(self, meeting_id: str, attendee_id: Optional[str] = None, *, join_token: Optional[str] = None
+             ) -> Attendee:
+        """The attendee's connection is lost: ``AttendeeDropped``
+        (``AttendeeContentDropped`` first when it shares content)."""
+        return self._media(functools.partial(self.backend.leave, dropped=True), meeting_id, attendee_id,
+                           join_token)
+
+    def start_video(self, meeting_id: str, attendee_id: Optional[str] = None, *,
+                    join_token: Optional[str] = None) -> Attendee:
+        """``AttendeeVideoStarted``: needs a joined attendee whose Video capability sends."""
+        return self._media(functools.partial(self.backend.video, on=True), meeting_id, attendee_id, join_token)
+
+    def stop_video(self, meeting_id: str, attendee_id: Optional[str] = None, *,
+                   join_token: Optional[str] = None) -> Attendee:
+        """``AttendeeVideoStopped``: needs video on."""
+        return self._media(functools.partial(self.backend.video, on=False), meeting_id, attendee_id, join_token)
+
+    def start_content_share(self, meeting_id: str, attendee_id: Optional[str] = None, *,
+                            join_token: Optional[str] = None) -> Attendee:
+        """``AttendeeContentJoined`` for ``<AttendeeId>#content``: needs a joined
+        attendee whose Content capability sends."""
+        return self._media(functools.partial(self.backend.content_share, how="Joined"), meeting_id, attendee_id,
+                           join_token)
+
+    def stop_content_share(self, meeting_id: str, attendee_id: Optional[str] = None, *,
+                           join_token: Optional[str] = None) -> Attendee:
+        """``AttendeeContentLeft``: needs a running content share."""
+        return self._media(functools.partial(self.backend.content_share, how="Left"), meeting_id, attendee_id,
+                           join_token)
+
+    def drop_content_share(self, meeting_id: str, attendee_id: Optional[str] = None, *,
+                           join_token: Optional[str] = None) -> Attendee:
+        """``AttendeeContentDropped``: the content share's connection is lost."""
+        return self._media(functools.partial(self.backend.content_share, how="Dropped"), meeting_id, attendee_id,
+                           join_token)
+
+    def connected(self, meeting_id: str) -> List[Attendee]:
+        """Who is joined to the meeting now (creation order); MediaNotFound if it is not live."""
+        if not isinstance(meeting_id, str):
+            raise TypeError(f"meeting_id must be a MeetingId string, got {meeting_id!r}")
+        with self.backend.lock:
+            meeting = self.backend.find_meeting(meeting_id)
+            if meeting is None:
+                raise MediaNotFound(f"meeting_id {meeting_id!r}: no live meeting has this ID "
+                                    f"(never created, deleted or ended)")
+            return [a for a in meeting.attendees.values() if a.connected]
+
+    def _dispatch(self) -> None:
+        """Give the new events to the subscribers (outside the lock; a caller
+        that holds the lock does not wait for another thread's subscribers)."""
+        events = self.events
+        if events._pending:
+            lock = self.backend.lock
+            owned = getattr(getattr(lock, "_lock", lock), "_is_owned", None)
+            events.dispatch(blocking=not (owned is not None and owned()))
+
+    def _emit(self, kind: str, meeting: Meeting, attendee: Optional[Attendee],
+              extra: Optional[Dict[str, Any]]) -> None:
+        """The backend's event hook (called under its lock, so ``seq`` follows the state)."""
+        attendee_id = external_user_id = None
+        if attendee is not None:
+            attendee_id, external_user_id = attendee.attendee_id, attendee.external_user_id
+            if kind.startswith("AttendeeContent"):
+                attendee_id += CONTENT_SUFFIX
+                external_user_id += CONTENT_SUFFIX
+        source = meeting.event_source
+        if source is None:
+            source = meeting.event_source = (meeting.external_meeting_id, meeting.media_region)
+        self.events.emit(self._event_ids.bits(128), kind, meeting.account, meeting.region, self.now(),
+                         meeting.meeting_id, attendee_id, meeting.notifications_configuration, source,
+                         external_user_id, extra)
 
     def end_due_meetings(self) -> List[str]:
         """End every meeting the service would have ended by now; returns their IDs."""
@@ -374,6 +495,7 @@ class ChimeService:
                     self.backend.remove_meeting(meeting)
         if ended:
             log.info("auto_end ended %d meeting(s): %s", len(ended), ", ".join(ended))
+            self._dispatch()
         return ended
 
 

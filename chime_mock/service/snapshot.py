@@ -6,7 +6,9 @@ creation order with their paging positions, tags, transcription, replicas,
 connection marks), the ClientRequestToken table, the clock offset, the secret
 that signs ``NextToken`` values (so a token handed out before a restart still
 works after it) and the ID generator's position (so a seeded service goes on
-with the same IDs).  It does not hold the journal or the fault rules (test
+with the same IDs), and the meeting events' cursor and ID generator (so the
+events emitted after a restore go on numbering where they stopped; restoring
+emits nothing and leaves the kept events as they are).  It does not hold the journal or the fault rules (test
 controls, not service state) nor the configuration (account, quotas...), which
 belongs to whoever starts the service.
 
@@ -32,7 +34,7 @@ FORMAT = 1
 KEY = "chime_mock_snapshot"
 
 # Meeting fields that are derived from others (rebuilt on load) or held apart.
-_DERIVED = {"attendees", "by_external_id", "_seqs", "_by_seq", "_next_seq", "_wire"}
+_DERIVED = {"attendees", "by_external_id", "_seqs", "_by_seq", "_next_seq", "_wire", "event_source"}
 
 
 def _fields(cls: type) -> List[Tuple[str, Any, bool]]:
@@ -68,6 +70,7 @@ def dump(service: "ChimeService") -> Dict[str, Any]:
                 region_states.append({"account": account, "region": region, "tokens": dict(state.tokens),
                                       "meetings": meetings})
         version, internal, gauss = service.ids._rng.getstate()
+        e_version, e_internal, e_gauss = service._event_ids._rng.getstate()
         return {
             KEY: FORMAT,
             "chime_mock": __version__,
@@ -76,6 +79,7 @@ def dump(service: "ChimeService") -> Dict[str, Any]:
             "token_secret": backend._token_secret.hex(),
             "ids": [version, list(internal), gauss],
             "regions": region_states,
+            "events": {"cursor": service.events.cursor, "ids": [e_version, list(e_internal), e_gauss]},
         }
 
 
@@ -151,6 +155,8 @@ def _load_meeting(data: Any, account: str, region: str, where: str) -> Meeting:
     for index, item in enumerate(attendees):
         spot = f"{where}.attendees[{index}]"
         attendee = Attendee(**_build(Attendee, _ATTENDEE_FIELDS, item, spot))
+        if attendee.connected:      # an older snapshot has no ``authorized``: joined means it was
+            attendee.authorized = True
         if attendee.seq <= last:
             raise ValueError(f"{spot}.seq must grow in creation order, got {attendee.seq} after {last}")
         if attendee.attendee_id in meeting.attendees:
@@ -218,6 +224,8 @@ def _check_meeting(meeting: Meeting, where: str) -> None:
         if attendee.external_user_id in external_ids:
             raise ValueError(f"{spot}.external_user_id {attendee.external_user_id!r} appears twice")
         external_ids.add(attendee.external_user_id)
+        if (attendee.video or attendee.content) and not attendee.connected:
+            raise ValueError(f"{spot}: video and content share need a connected attendee")
         if set(attendee.capabilities) != _CAPABILITY_KINDS:
             raise ValueError(f"{spot}.capabilities must name exactly Audio, Video and Content")
         problem = (_model_problem("CreateAttendee", {"MeetingId": meeting.meeting_id,
@@ -259,6 +267,31 @@ def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) ->
             raise ValueError(f"{where}.tokens[{token!r}] must name the live meeting created with it")
 
 
+def _rng_state(value: Any, where: str) -> Tuple[Any, ...]:
+    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[1], list)):
+        raise ValueError(f"{where} must be [version, [state...], gauss] as a snapshot writes it")
+    state = (value[0], tuple(value[1]), value[2])
+    try:
+        import random
+        random.Random().setstate(state)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} is not a valid generator state: {exc}") from None
+    return state
+
+
+def _load_events(data: Any) -> Tuple[int, Optional[Tuple[Any, ...]]]:
+    """The events' cursor and ID generator state (absent in older snapshots)."""
+    if data is None:
+        return 0, None
+    if not isinstance(data, dict):
+        raise ValueError(f"events must be an object, got {type(data).__name__}")
+    cursor = _check(data.get("cursor", 0), int, "events.cursor")
+    if cursor < 0:
+        raise ValueError(f"events.cursor must not be negative, got {cursor}")
+    ids = data.get("ids")
+    return cursor, (_rng_state(ids, "events.ids") if ids is not None else None)
+
+
 def load(service: "ChimeService", data: Any) -> None:
     """Replace the service's state with snapshot ``data`` (all or nothing)."""
     if not isinstance(data, dict):
@@ -284,6 +317,7 @@ def load(service: "ChimeService", data: Any) -> None:
             random.Random().setstate(rng_state)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"ids is not a valid generator state: {exc}") from None
+    event_cursor, event_ids = _load_events(data.get("events"))
     regions = data.get("regions", [])
     if not isinstance(regions, list):
         raise ValueError("regions must be a list")
@@ -322,12 +356,15 @@ def load(service: "ChimeService", data: Any) -> None:
 
     backend = service.backend
     with backend.lock:
-        fresh = ChimeBackend(service.ids, service.quotas, service.now, lock=backend.lock)
+        fresh = ChimeBackend(service.ids, service.quotas, service.now, lock=backend.lock, emit=backend.emit)
         fresh._token_secret = secret
         fresh.states = states
         if rng_state is not None:
             service.ids._rng.setstate(rng_state)
         service.backend = fresh
+        if event_ids is not None:
+            service._event_ids._rng.setstate(event_ids)
+        service.events._advance_to(event_cursor)
         with service._lock:
             service._clock_offset = offset
 

@@ -1,0 +1,511 @@
+"""Meeting events: what the service emits, kept in order, streamed to subscribers.
+
+``MeetingEvent`` is one event in AWS's shape (``envelope()`` is the whole
+EventBridge event, ``detail`` its ``detail``).  ``EventLog`` (a service's
+``events``) keeps the newest ``limit`` of them in emission order, numbers
+them (``seq``, the cursor), lets tests filter them and wait for one, and
+calls subscribers with each, in order, outside the service's lock.
+
+Emission is cheap on purpose: an event stores references to strings the
+service already holds, and its ``detail`` dict is built on first read.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import logging
+import threading
+import time as _time
+from collections import deque
+from dataclasses import dataclass
+from typing import (Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union,
+                    overload)
+
+from chime_mock.ground.errors import EventTimeout
+from chime_mock.ground.locks import ForkSafeLock
+
+log = logging.getLogger("chime_mock")
+
+DETAIL_TYPE = "Chime Meeting State Change"
+SOURCE = "aws.chime"
+CONTENT_SUFFIX = "#content"
+DEFAULT_LIMIT = 10_000
+
+MEETING_TYPES = ("MeetingStarted", "MeetingEnded")
+ATTENDEE_TYPES = (
+    "AttendeeAdded", "AttendeeDeleted", "AttendeeAuthorized", "AttendeeVideoStarted", "AttendeeVideoStopped",
+    "AttendeeContentVideoStarted", "AttendeeContentVideoStopped", "AttendeeCapabilitiesUpdated",
+)
+NETWORK_TYPES = (
+    "AttendeeJoined", "AttendeeLeft", "AttendeeDropped",
+    "AttendeeContentJoined", "AttendeeContentLeft", "AttendeeContentDropped",
+)
+TRANSCRIPTION_TYPES = ("TranscriptionStarted", "TranscriptionStopped", "TranscriptionInterrupted",
+                       "TranscriptionResumed", "TranscriptionFailed")
+#: Every event type of the meeting state-change family (without the ``chime:`` prefix).
+EVENT_TYPES: Tuple[str, ...] = MEETING_TYPES + ATTENDEE_TYPES + NETWORK_TYPES + TRANSCRIPTION_TYPES
+_NETWORK = frozenset(NETWORK_TYPES)
+_ATTENDEE = frozenset(ATTENDEE_TYPES + NETWORK_TYPES)
+
+
+def _uuid4(value: int) -> str:
+    """128 random bits as a lowercase RFC-4122 version-4 UUID."""
+    value = (value & ~(0xF000 << 64)) | (0x4000 << 64)
+    value = (value & ~(0xC000 << 48)) | (0x8000 << 48)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def iso_time(seconds: float) -> str:
+    """``2026-01-01T12:00:00Z``: EventBridge's ``time`` (UTC, whole seconds)."""
+    return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(seconds))
+
+
+def event_type(value: Any, argument: str = "type") -> str:
+    """``value`` as a bare event type (``chime:`` prefix dropped); ValueError
+    with a suggestion for a misspelt one, TypeError for a non-string."""
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be an event type such as 'AttendeeJoined', got {value!r}")
+    bare = value[6:] if value.startswith("chime:") else value
+    if bare in EVENT_TYPES:
+        return bare
+    lowered = {t.lower(): t for t in EVENT_TYPES}
+    close = ([lowered[bare.lower()]] if bare.lower() in lowered else
+             difflib.get_close_matches(bare, EVENT_TYPES, n=1, cutoff=0.6))
+    hint = f"; did you mean {close[0]!r}?" if close else f"; the types are {', '.join(EVENT_TYPES)}"
+    raise ValueError(f"{argument} {value!r} is not a Chime meeting event type{hint}")
+
+
+@dataclass(frozen=True, init=False)
+class MeetingEvent:
+    """One meeting event as the service emitted it.
+
+    ``detail`` is AWS's ``detail`` exactly (built on first read, then kept);
+    ``envelope()`` is the whole EventBridge event and ``to_json()`` its JSON.
+    ``seq`` numbers the service's events from 1 (the cursor); ``time`` is the
+    service clock's seconds; ``region`` the meeting's control region;
+    ``notifications`` the meeting's ``NotificationsConfiguration`` as given
+    at CreateMeeting (where AWS would also deliver it), not part of the event.
+    For content-share events ``attendee_id`` is the content attendee's
+    (``<AttendeeId>#content``), as in ``detail``.
+    """
+
+    # Kept small (an AttendeeAdded is kept per attendee): ``id`` is formatted
+    # and ``detail`` built on first read, from ``_bits`` and ``_src``/``_more``.
+    __slots__ = ("seq", "id", "type", "account", "region", "time", "meeting_id", "attendee_id", "detail",
+                 "notifications", "_bits", "_src", "_more")
+
+    seq: int
+    id: str
+    type: str
+    account: str
+    region: str
+    time: float
+    meeting_id: str
+    attendee_id: Optional[str]
+    detail: Dict[str, Any]
+    notifications: Optional[Dict[str, str]]
+
+    def __init__(self, seq: int, id: str, type: str, account: str, region: str, time: float,
+                 meeting_id: str, attendee_id: Optional[str] = None, detail: Optional[Dict[str, Any]] = None,
+                 notifications: Optional[Dict[str, str]] = None) -> None:
+        put = object.__setattr__
+        put(self, "seq", seq)
+        put(self, "id", id)
+        put(self, "type", type)
+        put(self, "account", account)
+        put(self, "region", region)
+        put(self, "time", time)
+        put(self, "meeting_id", meeting_id)
+        put(self, "attendee_id", attendee_id)
+        put(self, "notifications", notifications)
+        if detail is not None:
+            put(self, "detail", detail)
+
+    @classmethod
+    def _emitted(cls, seq: int, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
+                 attendee_id: Optional[str], notifications: Optional[Dict[str, str]], source: Tuple[str, str],
+                 more: Any) -> "MeetingEvent":
+        """An event whose ``id`` (from 128 random ``bits``) and ``detail``
+        (from ``source`` = (ExternalMeetingId, MediaRegion) and ``more`` =
+        the ExternalUserId, or (ExternalUserId, extra detail)) come on first read."""
+        event = cls.__new__(cls)
+        put = object.__setattr__
+        put(event, "seq", seq)
+        put(event, "type", type)
+        put(event, "account", account)
+        put(event, "region", region)
+        put(event, "time", time)
+        put(event, "meeting_id", meeting_id)
+        put(event, "attendee_id", attendee_id)
+        put(event, "notifications", notifications)
+        put(event, "_bits", bits)
+        put(event, "_src", source)
+        put(event, "_more", more)
+        return event
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a slot not yet set: ``id`` or ``detail`` of an emitted event.
+        if name == "detail":
+            value: Any = self._build_detail()
+        elif name == "id":
+            value = _uuid4(object.__getattribute__(self, "_bits"))
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        object.__setattr__(self, name, value)
+        return value
+
+    def _build_detail(self) -> Dict[str, Any]:
+        try:
+            external_meeting_id, media_region = object.__getattribute__(self, "_src")
+        except AttributeError:
+            raise AttributeError("MeetingEvent made without detail") from None
+        more = self._more
+        external_user_id, extra = more if isinstance(more, tuple) else (more, None)
+        detail: Dict[str, Any] = {
+            "version": "0",
+            "eventType": "chime:" + self.type,
+            "timestamp": int(self.time * 1000),
+            "meetingId": self.meeting_id,
+        }
+        if self.type in _ATTENDEE:
+            detail["attendeeId"] = self.attendee_id
+            detail["externalUserId"] = external_user_id
+        detail["externalMeetingId"] = external_meeting_id
+        detail["mediaRegion"] = media_region
+        if self.type in _NETWORK:
+            detail["networkType"] = "Voip"
+        if extra:
+            detail.update(copy.deepcopy(extra))
+        return detail
+
+    def __hash__(self) -> int:
+        return hash((self.seq, self.id))
+
+    def __reduce__(self) -> Any:
+        return (MeetingEvent, (self.seq, self.id, self.type, self.account, self.region, self.time,
+                               self.meeting_id, self.attendee_id, self.detail, self.notifications))
+
+    def envelope(self) -> Dict[str, Any]:
+        """The whole EventBridge event, as AWS puts it on the bus (a fresh dict)."""
+        return {
+            "version": "0",
+            "id": self.id,
+            "detail-type": DETAIL_TYPE,
+            "source": SOURCE,
+            "account": self.account,
+            "time": iso_time(self.time),
+            "region": self.region,
+            "resources": [],
+            "detail": copy.deepcopy(self.detail),
+        }
+
+    def to_json(self) -> str:
+        """``envelope()`` as JSON (what an SQS queue or SNS topic receives)."""
+        return json.dumps(self.envelope(), separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One attempt to deliver an event where AWS would (EventBridge bus,
+    NotificationsConfiguration queue/topic/function)."""
+
+    event_id: str
+    event_type: str
+    target: str          # the ARN delivered to (the default event bus's ARN for EventBridge)
+    kind: str            # "eventbridge" | "sqs" | "sns" | "lambda"
+    delivered: bool
+    reason: Optional[str]
+    at: float
+
+
+Subscriber = Callable[[MeetingEvent], None]
+
+
+def check_limit(value: Any, argument: str = "limit") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{argument} must be a whole number of events (at least 1), got {value!r}")
+    if value < 1:
+        raise ValueError(f"{argument} must be at least 1 (the number of events kept), got {value!r}")
+    return value
+
+
+def _check_cursor(value: Any, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{argument} must be an event seq (an integer, 0 for the start), got {value!r}")
+    if value < 0:
+        raise ValueError(f"{argument} must not be negative, got {value!r}")
+    return value
+
+
+def _check_timeout(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise TypeError(f"timeout must be a number of seconds, got {value!r}")
+    if value < 0:
+        raise ValueError(f"timeout must not be negative, got {value!r}")
+    return float(value)
+
+
+def _check_id(value: Any, argument: str) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a string ID, got {value!r}")
+    return value.lower()
+
+
+class _Match:
+    __slots__ = ("type", "meeting_id", "attendee_id", "content_id")
+
+    def __init__(self, type: Any, meeting_id: Any, attendee_id: Any) -> None:
+        self.type = event_type(type) if type is not None else None
+        self.meeting_id = _check_id(meeting_id, "meeting_id")
+        self.attendee_id = _check_id(attendee_id, "attendee_id")
+        self.content_id = self.attendee_id + CONTENT_SUFFIX if self.attendee_id is not None else None
+
+    def __call__(self, event: MeetingEvent) -> bool:
+        return ((self.type is None or event.type == self.type)
+                and (self.meeting_id is None or event.meeting_id == self.meeting_id)
+                and (self.attendee_id is None or event.attendee_id == self.attendee_id
+                     or event.attendee_id == self.content_id))
+
+    def describe(self) -> str:
+        parts = [f"{name}={value!r}" for name, value in (("type", self.type), ("meeting_id", self.meeting_id),
+                                                          ("attendee_id", self.attendee_id)) if value is not None]
+        return ", ".join(parts) or "any event"
+
+
+class EventLog(Sequence[MeetingEvent]):
+    """The service's meeting events, oldest first (a read-only sequence).
+
+    Keeps the newest ``limit`` events (older ones are dropped); ``seq`` keeps
+    counting across ``clear()`` and the service's ``reset()``, so a cursor
+    never goes backwards.  Thread-safe.
+    """
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self._limit = check_limit(limit)
+        self._cond = threading.Condition(ForkSafeLock(reentrant=False))  # type: ignore[arg-type]
+        self._events: Deque[MeetingEvent] = deque(maxlen=self._limit)
+        self._deliveries: Deque[DeliveryRecord] = deque(maxlen=self._limit)
+        self._seq = 0
+        self._waiting = 0
+        self._subscribers: Tuple[Subscriber, ...] = ()
+        self._pending: Deque[MeetingEvent] = deque()
+        self._dispatch_lock = ForkSafeLock()
+        self._local = threading.local()
+
+    # -- configuration -------------------------------------------------------
+    @property
+    def limit(self) -> int:
+        """How many events (and delivery records) are kept; the oldest go first."""
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        value = check_limit(value)
+        with self._cond:
+            self._limit = value
+            self._events = deque(self._events, maxlen=value)
+            self._deliveries = deque(self._deliveries, maxlen=value)
+
+    @property
+    def cursor(self) -> int:
+        """The ``seq`` of the newest event emitted (0 if none yet)."""
+        return self._seq
+
+    # -- emission (the service calls this under its own lock) ------------------
+    def emit(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
+             attendee_id: Optional[str], notifications: Optional[Dict[str, str]], source: Tuple[str, str],
+             external_user_id: Optional[str], extra: Optional[Dict[str, Any]] = None) -> MeetingEvent:
+        """Keep (and queue for the subscribers) a new event; ``bits`` are its
+        id's 128 random bits, ``source`` (ExternalMeetingId, MediaRegion)."""
+        more = external_user_id if extra is None else (external_user_id, extra)
+        with self._cond:
+            self._seq += 1
+            event = MeetingEvent._emitted(self._seq, bits, type, account, region, time, meeting_id, attendee_id,
+                                          notifications, source, more)
+            self._events.append(event)
+            if self._subscribers:
+                self._pending.append(event)
+            if self._waiting:
+                self._cond.notify_all()
+        return event
+
+    def _advance_to(self, seq: int) -> None:
+        """Continue numbering after ``seq`` (never backwards): snapshot restore."""
+        with self._cond:
+            self._seq = max(self._seq, seq)
+
+    def dispatch(self, blocking: bool = True) -> None:
+        """Call the subscribers with every event not yet given to them, in
+        order.  The service calls it after each call, outside its lock; an
+        event emitted by a subscriber's own call is given out after the
+        current one has reached every subscriber.  While another thread is
+        giving events out, this waits for it (it gives out these events too),
+        unless ``blocking`` is False (a caller that holds the service's lock
+        must not wait for a subscriber that may need that lock)."""
+        if not self._pending or getattr(self._local, "draining", False):
+            return
+        if not self._dispatch_lock.acquire(blocking):
+            return      # the thread giving events out gives out these too
+        try:
+            self._local.draining = True
+            while True:
+                with self._cond:
+                    if not self._pending:
+                        return
+                    event = self._pending.popleft()
+                for callback in self._subscribers:
+                    try:
+                        callback(event)
+                    except Exception as exc:  # a subscriber's failure never fails the call
+                        log.warning("event subscriber %r failed on %s (seq %d): %s: %s",
+                                    callback, event.type, event.seq, type(exc).__name__, exc)
+        finally:
+            self._local.draining = False
+            self._dispatch_lock.release()
+
+    # -- subscribers -------------------------------------------------------------
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(event)`` with each event emitted from now on, in
+        order, once, before the API call that emitted it returns (outside the
+        service's lock, so it may call the mock).  An exception it raises is
+        logged (WARNING, logger ``chime_mock``), never raised to the caller.
+        Returns a function that unsubscribes it."""
+        if not callable(callback):
+            raise TypeError(f"callback must be a function taking a MeetingEvent, got {callback!r}")
+        with self._cond:
+            self._subscribers = self._subscribers + (callback,)
+
+        def unsubscribe() -> None:
+            with self._cond:
+                subscribers = list(self._subscribers)
+                if callback in subscribers:
+                    subscribers.remove(callback)
+                    self._subscribers = tuple(subscribers)
+        return unsubscribe
+
+    # -- reading -------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._events)
+
+    @overload
+    def __getitem__(self, index: int) -> MeetingEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[MeetingEvent]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[MeetingEvent, List[MeetingEvent]]:
+        with self._cond:
+            if isinstance(index, slice):
+                return list(self._events)[index]
+            return self._events[index]
+
+    def __iter__(self) -> Iterator[MeetingEvent]:
+        with self._cond:
+            return iter(list(self._events))
+
+    def __repr__(self) -> str:
+        return f"<EventLog {len(self._events)} events, cursor {self._seq}, limit {self._limit}>"
+
+    def filter(self, type: Optional[str] = None, meeting_id: Optional[str] = None,
+               attendee_id: Optional[str] = None) -> List[MeetingEvent]:
+        """The kept events that match, oldest first.  ``type`` is e.g.
+        ``"AttendeeJoined"`` or ``"chime:AttendeeJoined"``; ``attendee_id``
+        also matches that attendee's content-share events."""
+        match = _Match(type, meeting_id, attendee_id)
+        with self._cond:
+            return [event for event in self._events if match(event)]
+
+    def clear(self) -> None:
+        """Forget the kept events and delivery records (``seq`` counts on)."""
+        with self._cond:
+            self._events.clear()
+            self._deliveries.clear()
+
+    def _after(self, cursor: int) -> List[MeetingEvent]:
+        """Kept events with ``seq > cursor`` (caller holds the lock)."""
+        events = self._events
+        if not events or cursor >= self._seq:
+            return []
+        start = max(0, cursor - events[0].seq + 1)
+        if start == 0:
+            return list(events)
+        return [events[i] for i in range(start, len(events))]
+
+    def since(self, cursor: int, limit: int = 100) -> Tuple[List[MeetingEvent], int]:
+        """Up to ``limit`` kept events with ``seq > cursor``, and the cursor to
+        pass next time (a cursor beyond the newest event is brought back to it)."""
+        cursor = _check_cursor(cursor, "cursor")
+        limit = check_limit(limit)
+        with self._cond:
+            events = self._after(cursor)[:limit]
+            if events:
+                return events, events[-1].seq
+            return [], min(cursor, self._seq)
+
+    def wait_since(self, cursor: int, timeout: float, limit: int = 100) -> List[MeetingEvent]:
+        """Long poll: the events newer than ``cursor`` (up to ``limit``) as soon
+        as there are any, or ``[]`` when ``timeout`` seconds pass first."""
+        cursor = _check_cursor(cursor, "cursor")
+        timeout = _check_timeout(timeout)
+        limit = check_limit(limit)
+        deadline = _time.monotonic() + timeout
+        with self._cond:
+            while True:
+                events = self._after(cursor)
+                if events:
+                    return events[:limit]
+                remaining = deadline - _time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._wait(remaining)
+
+    def wait_for(self, type: Optional[str] = None, meeting_id: Optional[str] = None,
+                 attendee_id: Optional[str] = None, *, timeout: float = 5.0, after: int = 0) -> MeetingEvent:
+        """The first event with ``seq > after`` that matches (one already
+        emitted counts), waiting up to ``timeout`` seconds for it; raises
+        ``EventTimeout`` (a ``TimeoutError``) naming what it waited for."""
+        match = _Match(type, meeting_id, attendee_id)
+        timeout = _check_timeout(timeout)
+        after = _check_cursor(after, "after")
+        deadline = _time.monotonic() + timeout
+        with self._cond:
+            checked = after
+            while True:
+                for event in self._after(checked):
+                    if match(event):
+                        return event
+                checked = max(checked, self._seq)
+                remaining = deadline - _time.monotonic()
+                if remaining <= 0:
+                    raise EventTimeout(
+                        f"no event matching {match.describe()} with seq > {after} within {timeout:g} s "
+                        f"(newest seq {self._seq}; {len(self._events)} events kept)")
+                self._wait(remaining)
+
+    def _wait(self, seconds: float) -> None:
+        self._waiting += 1
+        try:
+            self._cond.wait(seconds)
+        finally:
+            self._waiting -= 1
+
+    # -- deliveries --------------------------------------------------------------------
+    @property
+    def deliveries(self) -> List[DeliveryRecord]:
+        """The kept delivery records, oldest first (bounded by ``limit``)."""
+        with self._cond:
+            return list(self._deliveries)
+
+    def record_delivery(self, record: DeliveryRecord) -> None:
+        if not isinstance(record, DeliveryRecord):
+            raise TypeError(f"record must be a DeliveryRecord, got {record!r}")
+        with self._cond:
+            self._deliveries.append(record)
+
+
+__all__ = ["MeetingEvent", "DeliveryRecord", "EventLog", "EVENT_TYPES", "event_type", "iso_time",
+           "check_limit", "CONTENT_SUFFIX"]
