@@ -30,6 +30,7 @@ import unittest
 from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, Mapping,
                     Optional, TypeVar, Union, cast, overload)
 
+from chime_mock.deliveries import attach as _attach_deliveries
 from chime_mock.doors import botocore_hooks as _hooks
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.backend.rules import DEFAULT_ACCOUNT, Quotas
@@ -226,6 +227,7 @@ class ChimeMeetingsMock:
                         self._own.reset()
                 self._reset_pending = False
                 self._prepared = False
+                _attach_deliveries(self.service)   # events reach moto's EventBridge/SQS/SNS while it is active
                 self.generation += 1
                 protocol()
                 _hooks.push(self)
