@@ -457,11 +457,19 @@ class ControlAPI:
             raise _not_found(str(exc)) from None
         except MediaConflict as exc:
             raise ControlError(409, "ConflictException", str(exc)) from None
+        if attendee_id is None:
+            return {}
+        try:
+            connected = {a.attendee_id for a in self.service.connected(meeting_id)}
+        except (LookupError, ValueError):  # the meeting ended meanwhile
+            return {}
         with self.service.backend.lock:
             meeting = self.service.meeting(meeting_id)
-            if meeting is None or attendee_id is None or attendee_id.lower() not in meeting.attendees:
+            if meeting is None or attendee_id.lower() not in meeting.attendees:
                 return {}
-            return attendee_json(meeting.attendees[attendee_id.lower()])
+            out = attendee_json(meeting.attendees[attendee_id.lower()])
+        out["Connected"] = out["AttendeeId"] in connected
+        return out
 
     def join_by_token(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
         _only(body, "JoinToken")
