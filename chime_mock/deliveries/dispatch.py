@@ -113,6 +113,9 @@ class Deliveries:
         sender = self._sender
         endpoints = self.endpoints
         in_moto = self.use_moto and moto_bus.moto_active()
+        notifications = event.notifications
+        if sender is None and not in_moto and not notifications:
+            return                      # nowhere to deliver: nothing attempted, nothing recorded
         bus = bus_arn(event.account, event.region)
         if endpoints.eventbridge and sender is not None:
             envelope = event.envelope()
@@ -127,7 +130,6 @@ class Deliveries:
                 self._record(event, "eventbridge", bus, False, _text(exc))
             else:
                 self._record(event, "eventbridge", bus, True, None)
-        notifications = event.notifications or {}
         if not notifications:
             return
         body = event.to_json()
