@@ -97,11 +97,16 @@ def test_rule_on_aws_chime_gets_the_joined_event_of_the_control_api(delivering_s
     sqs, events = aws("sqs", moto_url), aws("events", moto_url)
     rule_url, rule_arn = queue(sqs, f"rule-{_free_port()}")
     note_url, note_arn = queue(sqs, f"notes-{_free_port()}")
+    sub_url, sub_arn = queue(sqs, f"via-sns-{_free_port()}")
+    sns = aws("sns", moto_url)
+    topic = sns.create_topic(Name=f"chime-{_free_port()}")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sub_arn)
     events.put_rule(Name="chime-joined", EventPattern=json.dumps(
         {"source": ["aws.chime"], "detail": {"eventType": ["chime:AttendeeJoined"]}}))
     events.put_targets(Rule="chime-joined", Targets=[{"Id": "q", "Arn": rule_arn}])
     try:
-        meeting = client.add_meeting(ExternalMeetingId="standup", NotificationsConfiguration={"SqsQueueArn": note_arn})
+        meeting = client.add_meeting(ExternalMeetingId="standup",
+                                     NotificationsConfiguration={"SqsQueueArn": note_arn, "SnsTopicArn": topic})
         attendee = client.add_attendee(meeting["MeetingId"], "ann")
         client.join(meeting["MeetingId"], attendee["AttendeeId"])
         joined = client.wait_for_event("AttendeeJoined", timeout=10, attendee_id=attendee["AttendeeId"])
@@ -116,6 +121,8 @@ def test_rule_on_aws_chime_gets_the_joined_event_of_the_control_api(delivering_s
         notes = receive_until(sqs, note_url, lambda m: m["id"] == joined["id"])
         assert joined in notes                       # the queue gets our whole envelope, account included
         assert joined["account"] == ACCOUNT
+        wrapped = receive_until(sqs, sub_url, lambda m: json.loads(m["Message"])["id"] == joined["id"])
+        assert joined in [json.loads(m["Message"]) for m in wrapped if m.get("TopicArn") == topic]
         delivered = client.deliveries(delivered=True)
         assert {(d["Kind"], d["EventId"]) for d in delivered} >= {("eventbridge", joined["id"]), ("sqs", joined["id"])}
     finally:
