@@ -307,3 +307,23 @@ def test_joined_event_reaches_rule_queue_and_topic(both):
     assert joined.envelope() in messages
     delivered = {(r.kind, r.target) for r in both.service.events.deliveries if r.delivered}
     assert {("sqs", note_arn), ("sns", topic)} <= delivered
+
+
+def test_rule_targets_beyond_sqs_sns_topic_and_log_group(aws, log):
+    sqs, sns, events = aws
+    sub_url, sub_arn = queue(sqs, "rule-topic-subscriber")
+    topic = sns.create_topic(Name="rule-topic")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sub_arn, Attributes={"RawMessageDelivery": "true"})
+    chime_rule(events, topic, name="to-topic")
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/chime/events")
+    group_arn = logs.describe_log_groups(logGroupNamePrefix="/chime/events")["logGroups"][0]["arn"].rstrip(":*")
+    chime_rule(events, group_arn, name="to-logs")
+    event = Event()
+    log.emit(event)
+    assert bodies(sqs, sub_url) == [event.to_json()]
+    streams = logs.describe_log_streams(logGroupName="/chime/events")["logStreams"]
+    messages = [json.loads(e["message"]) for s in streams
+                for e in logs.get_log_events(logGroupName="/chime/events", logStreamName=s["logStreamName"])["events"]]
+    assert [m["detail"] for m in messages] == [event.detail]
+    assert [r for r in log.deliveries if not r.delivered] == []
