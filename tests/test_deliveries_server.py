@@ -148,6 +148,20 @@ def test_an_unreachable_notification_queue_is_listed_as_undelivered(delivering_s
     assert delivering_server.log().count(f"could not deliver SQS events to {missing}") == 1
 
 
+def test_the_standard_endpoint_variables_are_the_default(moto_url, monkeypatch):
+    sqs = aws("sqs", moto_url)
+    note_url, note_arn = queue(sqs, f"from-env-{_free_port()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")     # the specific variable wins
+    with ServerProcess() as server:
+        client = server.client
+        meeting = client.add_meeting(ExternalMeetingId="standup", NotificationsConfiguration={"SqsQueueArn": note_arn})
+        attendee = client.add_attendee(meeting["MeetingId"], "ann")
+        client.join(meeting["MeetingId"], attendee["AttendeeId"])
+        joined = client.wait_for_event("AttendeeJoined", timeout=10)
+        assert joined in receive_until(sqs, note_url, lambda m: m["id"] == joined["id"])
+
+
 # -- events over HTTP and the media controls (the session's plain server) --------------------
 @pytest.fixture
 def server(chime_meetings_server):
