@@ -26,7 +26,9 @@ _EXPORTS: Dict[str, str] = {
     "Meeting": "backend.rules", "Attendee": "backend.rules", "Quotas": "backend.rules",
     "Call": "controls.journal", "Fault": "controls.journal", "Journal": "controls.journal",
     "ServiceError": "ground.errors", "ChimeMockError": "ground.errors", "ChimeMockInternalError": "ground.errors",
-    "UnsupportedOperationError": "ground.errors",
+    "UnsupportedOperationError": "ground.errors", "UnsupportedAiobotocore": "doors.botocore.aio",
+    "MediaNotFound": "ground.errors", "MediaConflict": "ground.errors", "EventTimeout": "ground.errors",
+    "MeetingEvent": "events.log", "EventLog": "events.log", "DeliveryRecord": "events.log",
     "ChimeMockClient": "doors.server.client", "ServerProcess": "doors.server.client", "client_env": "doors.server.client",
 }
 
@@ -37,7 +39,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .activation.handle import (ChimeMeetingsMock as ChimeMeetingsMock, active_mock as active_mock, current as current,
                        mock_chime_meetings as mock_chime_meetings)
     from .ground.errors import (ChimeMockError as ChimeMockError, ChimeMockInternalError as ChimeMockInternalError,
-                         ServiceError as ServiceError, UnsupportedOperationError as UnsupportedOperationError)
+                         ServiceError as ServiceError, UnsupportedOperationError as UnsupportedOperationError,
+                         MediaNotFound as MediaNotFound, MediaConflict as MediaConflict,
+                         EventTimeout as EventTimeout)
+    from .events.log import DeliveryRecord as DeliveryRecord, EventLog as EventLog, MeetingEvent as MeetingEvent
+    from .doors.botocore.aio import UnsupportedAiobotocore as UnsupportedAiobotocore
     from .service.pipeline import ChimeService as ChimeService
     from .doors.server.client import (ChimeMockClient as ChimeMockClient, ServerProcess as ServerProcess,
                                       client_env as client_env)

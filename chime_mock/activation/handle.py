@@ -31,6 +31,7 @@ from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generato
                     Optional, TypeVar, Union, cast, overload)
 
 from chime_mock.activation import switch
+from chime_mock.deliveries import attach as _attach_deliveries
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.backend.rules import DEFAULT_ACCOUNT, Quotas
 from chime_mock.controls.journal import Faults, Journal
@@ -258,6 +259,7 @@ class ChimeMeetingsMock:
                         self._own.reset()
                 self._reset_pending = False
                 self._prepared = False
+                _attach_deliveries(self.service)   # events reach moto's EventBridge/SQS/SNS while it is active
                 protocol()
                 self._activation = registry.Activation(self, self.service, self._joinable)
                 registry.push(self._activation, switch.open_doors)

@@ -27,6 +27,7 @@ import importlib.machinery
 import sys
 from typing import Any, Callable, Optional, Tuple
 
+from chime_mock.ground.errors import ChimeMockError
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.ground.model import SERVICE_NAME
 
@@ -42,7 +43,7 @@ _patched = False
 _creating_chime = contextvars.ContextVar("chime_mock_creating_aio_chime_client", default=False)
 
 
-class UnsupportedAiobotocore(RuntimeError):
+class UnsupportedAiobotocore(ChimeMockError, RuntimeError):
     """The installed aiobotocore cannot be answered by this chime_mock."""
 
 

@@ -2,6 +2,8 @@
 
     chime-mock serve [--host 127.0.0.1] [--port 0] [--account-id ID] [--seed N]
                      [--quotas aws] [--auto-end] [--state FILE] [--max-body BYTES]
+                     [--eventbridge-endpoint URL] [--sqs-endpoint URL] [--sns-endpoint URL]
+                     [--aws-endpoint URL]
 
 ``serve`` answers the Chime SDK Meetings API and the control API over HTTP
 (``server.make_app``), hosted by waitress (``pip install "chime-mock[server]"``).
@@ -107,9 +109,45 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=_positive, default=8, help="worker threads (default 8)")
     serve.add_argument("--grace", type=_seconds, default=10.0, metavar="SECONDS",
                        help="on SIGINT/SIGTERM, how long to finish requests under way (default 10)")
+    _add_delivery_options(serve)
     serve.add_argument("--log-level", default="WARNING",
                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level on stderr (default WARNING)")
     return parser
+
+
+def _endpoint_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"must be an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def _add_delivery_options(serve: argparse.ArgumentParser) -> None:
+    """Where meeting events are delivered (another emulator's AWS endpoints)."""
+    group = serve.add_argument_group(
+        "event deliveries", "Deliver meeting events to another emulator (moto_server, LocalStack): to the "
+        "default EventBridge bus of the meeting's account and region, and to the meeting's "
+        "NotificationsConfiguration SQS queue and SNS topic. Each defaults to the standard variable "
+        "(AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_SNS, then AWS_ENDPOINT_URL); "
+        "with none, nothing is delivered.")
+    group.add_argument("--eventbridge-endpoint", type=_endpoint_url, metavar="URL", default=None,
+                       help="EventBridge endpoint for PutEvents")
+    group.add_argument("--sqs-endpoint", type=_endpoint_url, metavar="URL", default=None,
+                       help="SQS endpoint for NotificationsConfiguration queues")
+    group.add_argument("--sns-endpoint", type=_endpoint_url, metavar="URL", default=None,
+                       help="SNS endpoint for NotificationsConfiguration topics")
+    group.add_argument("--aws-endpoint", type=_endpoint_url, metavar="URL", default=None,
+                       help="one endpoint for all three (an option for one service wins over it)")
+
+
+def _start_deliveries(service: Any, args: argparse.Namespace) -> Any:
+    from chime_mock.deliveries import Endpoints, attach
+
+    endpoints = Endpoints.resolve(eventbridge=args.eventbridge_endpoint, sqs=args.sqs_endpoint,
+                                  sns=args.sns_endpoint, aws=args.aws_endpoint)
+    if endpoints:
+        log.info("delivering events to EventBridge %s, SQS %s, SNS %s", endpoints.eventbridge or "-",
+                 endpoints.sqs or "-", endpoints.sns or "-")
+    return attach(service, endpoints=endpoints)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -231,6 +269,10 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not ipaddress.ip_address(address.split("%")[0]).is_loopback:
         print(f"chime_mock: --host {args.host} binds {address}: other machines can reach this server",
               file=sys.stderr)
+    try:
+        deliveries = _start_deliveries(service, args)
+    except ValueError as exc:  # an endpoint variable that is not a URL
+        parser.error(str(exc))
     app = make_app(service, max_body=args.max_body)
     try:
         server = create_server(app, host=address, port=args.port, threads=args.threads, ident="chime_mock",
@@ -253,6 +295,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    deliveries.close(timeout=min(args.grace, 5.0))
     if args.state:
         save_state(service, args.state)
         log.info("state saved to %s", args.state)

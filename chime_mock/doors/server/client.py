@@ -49,7 +49,8 @@ class ChimeMockClient:
     def __repr__(self) -> str:
         return f"ChimeMockClient({self.url!r})"
 
-    def _call(self, method: str, path: str, body: Any = None, query: Optional[Dict[str, Any]] = None) -> Any:
+    def _call(self, method: str, path: str, body: Any = None, query: Optional[Dict[str, Any]] = None,
+              timeout: Optional[float] = None) -> Any:
         url = f"{self.url}/_chime_mock/{path}"
         if query:
             pairs = {k: ("true" if v is True else "false" if v is False else v)
@@ -61,7 +62,7 @@ class ChimeMockClient:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with self._opener.open(request, timeout=self.timeout if timeout is None else timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
             payload = error.read()
@@ -164,6 +165,74 @@ class ChimeMockClient:
 
     def restore(self, snapshot: Dict[str, Any]) -> None:
         self._call("POST", "snapshot", snapshot)
+
+    # -- events, deliveries, what clients do -------------------------------------------------
+    def events(self, cursor: int = 0, wait: float = 0, *, limit: Optional[int] = None, type: Optional[str] = None,
+               meeting_id: Optional[str] = None, attendee_id: Optional[str] = None) -> Dict[str, Any]:
+        """``{"Events": [event...], "Cursor": N}``: the events after ``cursor`` (AWS's EventBridge
+        envelopes, oldest first); with ``wait`` (seconds, at most 30) the server answers as soon as
+        one is there.  Pass the answer's ``Cursor`` to the next call."""
+        query = {"cursor": cursor, "wait": wait or None, "limit": limit, "type": type,
+                 "meeting_id": meeting_id, "attendee_id": attendee_id}
+        return cast(Dict[str, Any], self._call("GET", "events", query=query,
+                                               timeout=self.timeout + float(wait or 0)))
+
+    def wait_for_event(self, type: str, timeout: float = 10.0, *, cursor: int = 0,
+                       meeting_id: Optional[str] = None, attendee_id: Optional[str] = None) -> Dict[str, Any]:
+        """The first event of ``type`` (``"AttendeeJoined"``) after ``cursor``, waiting up to
+        ``timeout`` seconds; ``TimeoutError`` if none comes."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            answer = self.events(cursor, max(0.0, min(left, 30.0)), type=type, meeting_id=meeting_id,
+                                 attendee_id=attendee_id)
+            if answer["Events"]:
+                return cast(Dict[str, Any], answer["Events"][0])
+            cursor = answer["Cursor"]
+            if left <= 0:
+                raise TimeoutError(f"no {type} event within {timeout} seconds")
+
+    def clear_events(self) -> None:
+        self._call("DELETE", "events")
+
+    def deliveries(self, *, kind: Optional[str] = None, delivered: Optional[bool] = None) -> List[Dict[str, Any]]:
+        """Each delivery of an event (EventBridge, SQS, SNS, Lambda), oldest first, with its outcome."""
+        answer = self._call("GET", "deliveries", query={"kind": kind, "delivered": delivered})
+        return cast(List[Dict[str, Any]], answer["Deliveries"])
+
+    def _media(self, meeting_id: str, attendee_id: str, action: str, body: Optional[Dict[str, Any]] = None
+               ) -> Dict[str, Any]:
+        path = f"meetings/{quote(meeting_id, safe='')}/attendees/{quote(attendee_id, safe='')}/{action}"
+        return cast(Dict[str, Any], self._call("POST", path, body or {}))
+
+    def join(self, meeting_id: str, attendee_id: Optional[str] = None, *,
+             join_token: Optional[str] = None) -> Dict[str, Any]:
+        """The attendee's client joins the meeting's media (by AttendeeId, or by the JoinToken it presents)."""
+        if (attendee_id is None) == (join_token is None):
+            raise TypeError("give either attendee_id or join_token")
+        if join_token is not None:
+            return cast(Dict[str, Any], self._call("POST", f"meetings/{quote(meeting_id, safe='')}/join",
+                                                   {"JoinToken": join_token}))
+        return self._media(meeting_id, cast(str, attendee_id), "join")
+
+    def leave(self, meeting_id: str, attendee_id: str) -> Dict[str, Any]:
+        return self._media(meeting_id, attendee_id, "leave")
+
+    def drop(self, meeting_id: str, attendee_id: str) -> Dict[str, Any]:
+        """The attendee's connection drops (no packets); the service sends AttendeeDropped."""
+        return self._media(meeting_id, attendee_id, "drop")
+
+    def video(self, meeting_id: str, attendee_id: str, on: bool = True) -> Dict[str, Any]:
+        return self._media(meeting_id, attendee_id, "video", {"On": on})
+
+    def content(self, meeting_id: str, attendee_id: str, on: bool = True, *, dropped: bool = False) -> Dict[str, Any]:
+        """Start (``on``) or stop a content share; ``dropped=True`` with ``on=False``: the share drops."""
+        body: Dict[str, Any] = {"On": on}
+        if dropped:
+            body["Dropped"] = True
+        return self._media(meeting_id, attendee_id, "content", body)
 
 
 # Variables that would make an AWS SDK or the CLI in a subprocess use real

@@ -17,6 +17,7 @@ import base64
 import datetime
 import json
 import re
+import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
@@ -146,6 +147,7 @@ class ControlAPI:
             ("GET", "snapshot", self.snapshot),
             ("POST", "snapshot", self.restore),
         ]
+        raw += self._event_routes()
         self.routes = [(method, re.compile(re.escape(PREFIX + "/" + path).replace(r"\{id\}", "([^/]+)")), fn)
                        for method, path, fn in raw]
 
@@ -379,6 +381,174 @@ class ControlAPI:
         except ValueError as exc:
             raise _bad(f"Not a usable snapshot: {exc}") from None
         return {}
+
+
+    # -- events, deliveries and what clients do (media) ---------------------------------
+    def _event_routes(self) -> List[Tuple[str, str, Handler]]:
+        return [
+            ("GET", "events", self.events),
+            ("DELETE", "events", self.clear_events),
+            ("GET", "deliveries", self.deliveries),
+            ("POST", "meetings/{id}/join", self.join_by_token),
+            ("POST", "meetings/{id}/attendees/{id}/join", self.join),
+            ("POST", "meetings/{id}/attendees/{id}/leave", self.leave),
+            ("POST", "meetings/{id}/attendees/{id}/drop", self.drop),
+            ("POST", "meetings/{id}/attendees/{id}/video", self.video),
+            ("POST", "meetings/{id}/attendees/{id}/content", self.content),
+        ]
+
+    def events(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        """``{"Events": [envelope...], "Cursor": N}``: the events after ``cursor`` (oldest first, at most
+        ``limit``, optionally one ``type`` / ``meeting_id`` / ``attendee_id``); with ``wait``, answers as
+        soon as one is there, or after ``wait`` seconds (at most MAX_EVENT_WAIT) with none."""
+        cursor = _whole(query, "cursor", 0, 0, None)
+        limit = _whole(query, "limit", 100, 1, 1000)
+        wait_text = query.get("wait") or "0"
+        try:
+            wait = float(wait_text)
+        except ValueError:
+            wait = -1.0
+        if not (0 <= wait <= MAX_EVENT_WAIT) or wait != wait:
+            raise _bad(f"wait must be a number of seconds from 0 to {MAX_EVENT_WAIT:g}, got {wait_text!r}")
+        kind = (query.get("type") or "").strip()
+        kind = kind[len("chime:"):] if kind.startswith("chime:") else kind
+        meeting_id = (query.get("meeting_id") or "").lower() or None
+        attendee_id = (query.get("attendee_id") or "").lower() or None
+        log = self.service.events
+        deadline = time.monotonic() + wait
+        while True:
+            found, cursor_after = log.since(cursor, limit)
+            matched = [e for e in found if (not kind or e.type == kind)
+                       and (meeting_id is None or e.meeting_id == meeting_id)
+                       and (attendee_id is None or (e.attendee_id or "").lower() == attendee_id)]
+            left = deadline - time.monotonic()
+            if matched or left <= 0:
+                return {"Events": [e.envelope() for e in matched], "Cursor": cursor_after}
+            if found:          # only events of other kinds: look past them
+                cursor = cursor_after
+                continue
+            log.wait_since(cursor, left)
+
+    def clear_events(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        self.service.events.clear()
+        return {}
+
+    def deliveries(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        """``{"Deliveries": [...]}``, oldest first; ``kind`` (eventbridge, sqs, sns, lambda) and
+        ``delivered`` (true/false) narrow it."""
+        kind = query.get("kind") or None
+        if kind is not None and kind not in ("eventbridge", "sqs", "sns", "lambda"):
+            raise _bad(f"kind must be eventbridge, sqs, sns or lambda, got {kind!r}")
+        delivered_text = (query.get("delivered") or "").lower()
+        if delivered_text not in ("", "true", "false"):
+            raise _bad(f"delivered must be true or false, got {query.get('delivered')!r}")
+        records = [r for r in list(self.service.events.deliveries)
+                   if (kind is None or r.kind == kind)
+                   and (not delivered_text or r.delivered == (delivered_text == "true"))]
+        return {"Deliveries": [{"EventId": r.event_id, "EventType": r.event_type, "Target": r.target,
+                                "Kind": r.kind, "Delivered": r.delivered, "Reason": r.reason, "At": r.at}
+                               for r in records]}
+
+    def _media(self, action: Callable[[], Any], meeting_id: str, attendee_id: Optional[str]) -> Dict[str, Any]:
+        """Run a media action; its refusals in the control API's envelope (404 / 409); answers with the
+        attendee as it is now."""
+        from chime_mock.ground.errors import MediaConflict, MediaNotFound
+
+        try:
+            action()
+        except MediaNotFound as exc:
+            raise _not_found(str(exc)) from None
+        except MediaConflict as exc:
+            raise ControlError(409, "ConflictException", str(exc)) from None
+        if attendee_id is None:
+            return {}
+        try:
+            connected = {a.attendee_id for a in self.service.connected(meeting_id)}
+        except (LookupError, ValueError):  # the meeting ended meanwhile
+            return {}
+        with self.service.backend.lock:
+            meeting = self.service.meeting(meeting_id)
+            if meeting is None or attendee_id.lower() not in meeting.attendees:
+                return {}
+            out = attendee_json(meeting.attendees[attendee_id.lower()])
+        out["Connected"] = out["AttendeeId"] in connected
+        return out
+
+    def join_by_token(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
+        _only(body, "JoinToken")
+        token = body.get("JoinToken")
+        if not isinstance(token, str) or not token:
+            raise _bad(f"JoinToken must be the attendee's join token (a string), got {json.dumps(token)}")
+        attendee_id: Optional[str] = None
+        with self.service.backend.lock:
+            meeting = self.service.meeting(meeting_id)
+            for attendee in (meeting.attendees.values() if meeting is not None else ()):
+                if attendee.join_token == token:
+                    attendee_id = attendee.attendee_id
+        return self._media(lambda: self.service.join(meeting_id, join_token=token), meeting_id, attendee_id)
+
+    def join(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
+        _only(body)
+        return self._media(lambda: self.service.join(meeting_id, attendee_id), meeting_id, attendee_id)
+
+    def leave(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
+        _only(body)
+        return self._media(lambda: self.service.leave(meeting_id, attendee_id), meeting_id, attendee_id)
+
+    def drop(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
+        _only(body)
+        return self._media(lambda: self.service.drop(meeting_id, attendee_id), meeting_id, attendee_id)
+
+    def video(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
+        _only(body, "On")
+        on = body.get("On")
+        if not isinstance(on, bool):
+            raise _bad(f"On must be true (start video) or false (stop video), got {json.dumps(on)}")
+        service = self.service
+        action = (lambda: service.start_video(meeting_id, attendee_id)) if on else \
+            (lambda: service.stop_video(meeting_id, attendee_id))
+        return self._media(action, meeting_id, attendee_id)
+
+    def content(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
+        _only(body, "On", "Dropped")
+        on = body.get("On")
+        dropped = body.get("Dropped", False)
+        if not isinstance(on, bool):
+            raise _bad(f"On must be true (start sharing) or false (stop sharing), got {json.dumps(on)}")
+        if not isinstance(dropped, bool):
+            raise _bad(f"Dropped must be true or false, got {json.dumps(dropped)}")
+        if on and dropped:
+            raise _bad('Dropped applies to a share that ends: give "On": false with "Dropped": true')
+        service = self.service
+        if on:
+            action: Callable[[], Any] = lambda: service.start_content_share(meeting_id, attendee_id)
+        elif dropped:
+            action = lambda: service.drop_content_share(meeting_id, attendee_id)
+        else:
+            action = lambda: service.stop_content_share(meeting_id, attendee_id)
+        return self._media(action, meeting_id, attendee_id)
+
+
+#: The longest a GET /_chime_mock/events long poll waits (seconds).
+MAX_EVENT_WAIT = 30.0
+
+
+def _whole(query: Dict[str, str], name: str, default: int, low: int, high: Optional[int]) -> int:
+    text = query.get(name)
+    if text is None or text == "":
+        return default
+    value = int(text) if text.isdigit() else -1
+    if value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise _bad(f"{name} must be a whole number {span}, got {text!r}")
+    return value
+
+
+def _only(body: Dict[str, Any], *names: str) -> None:
+    unknown = [k for k in body if k not in names]
+    if unknown:
+        fields = f"the fields are {', '.join(names)}" if names else "this route takes no fields"
+        raise _bad(f"unknown field {unknown[0]!r}; {fields}")
 
 
 __all__ = ["ControlAPI", "ParamMatch", "json_safe", "meeting_json", "call_json", "fault_json"]
