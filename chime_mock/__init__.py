@@ -28,6 +28,7 @@ _EXPORTS: Dict[str, str] = {
     "ServiceError": "ground.errors", "ChimeMockError": "ground.errors", "ChimeMockInternalError": "ground.errors",
     "UnsupportedOperationError": "ground.errors",
     "ChimeMockClient": "doors.server.client", "ServerProcess": "doors.server.client", "client_env": "doors.server.client",
+    "ThreadedChimeServer": "doors.server.threaded",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
