@@ -43,7 +43,7 @@ def test_each_door_answers_its_own_calls(door, client, chime_meetings, monkeypat
         assert headers.get("server") == "chime_mock"  # ...but over HTTP, by the in-thread server
     elif door.name == "requests":
         assert dispatched == [None, None]             # the requests door names no operation
-        assert sent == [f"https://meetings-chime.us-east-1.amazonaws.com/meetings",
+        assert sent == ["https://meetings-chime.us-east-1.amazonaws.com/meetings",
                         f"https://meetings-chime.us-east-1.amazonaws.com/meetings/{meeting_id}"]
     else:
         assert dispatched == ["CreateMeeting", "GetMeeting"]   # botocore's before-send names it
