@@ -30,7 +30,6 @@ import ipaddress
 import json
 import threading
 import time
-import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
@@ -107,8 +106,7 @@ class ThreadedChimeServer:
         self._port = port
         self.grace = float(grace)
         self.threads = threads
-        #: The service answering every request (read and seed it directly).
-        self.service: ChimeService = service
+        self._service: ChimeService = service
         #: The WSGI application (the same as ``chime-mock serve``'s).
         self.app: ChimeApp = make_app(service, max_body=max_body)
         self._lock = threading.Lock()
@@ -164,9 +162,10 @@ class ThreadedChimeServer:
     def _wait_until_answering(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         health = f"{self._url}{CONTROL_PREFIX}health"
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # loopback: never a proxy
         while True:
             try:
-                with urllib.request.urlopen(health, timeout=max(0.1, deadline - time.monotonic())) as answer:
+                with opener.open(health, timeout=max(0.1, deadline - time.monotonic())) as answer:
                     if json.loads(answer.read()).get("status") == "ok":
                         return
             except (OSError, ValueError):
@@ -202,6 +201,26 @@ class ThreadedChimeServer:
         self.stop()
 
     # -- where and what --------------------------------------------------------------------------
+    @property
+    def service(self) -> ChimeService:
+        """The service answering every request (read and seed it directly).
+        Assigning another ``ChimeService`` serves it from the next request on
+        (e.g. an in-process handle's: ``server.service = handle.service``);
+        assign between requests, not while one is under way."""
+        return self._service
+
+    @service.setter
+    def service(self, service: ChimeService) -> None:
+        if not isinstance(service, ChimeService):
+            raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
+        if service is self._service:
+            return
+        from chime_mock.doors.server.control import ControlAPI
+
+        self.app.controls = ControlAPI(service)
+        self.app.service = service
+        self._service = service
+
     @property
     def url(self) -> str:
         """``http://HOST:PORT`` of the running server."""
