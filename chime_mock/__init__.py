@@ -30,6 +30,7 @@ _EXPORTS: Dict[str, str] = {
     "MediaNotFound": "ground.errors", "MediaConflict": "ground.errors", "EventTimeout": "ground.errors",
     "MeetingEvent": "events.log", "EventLog": "events.log", "DeliveryRecord": "events.log",
     "ChimeMockClient": "doors.server.client", "ServerProcess": "doors.server.client", "client_env": "doors.server.client",
+    "ThreadedChimeServer": "doors.server.threaded",
 }
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,22 +1,88 @@
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 
-import boto3
 import pytest
-from botocore.config import Config
 
-NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
+from tests.doors import DOORS, HAVE_AIOBOTOCORE, make_door
+
+DOORS_MARKER = "doors"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{DOORS_MARKER}(*names): run a test that uses the client/make_client fixtures through these doors only "
+        f"(of {', '.join(DOORS)}); @pytest.mark.{DOORS_MARKER}('botocore') takes a door-specific test out of the "
+        f"door matrix")
+
+
+def pytest_generate_tests(metafunc):
+    """Every test whose fixtures include ``door`` (``client``, ``make_client``)
+    runs once per door, or through the doors its ``doors`` marker names."""
+    if "door" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker(DOORS_MARKER)
+    names = tuple(marker.args) if marker is not None else DOORS
+    unknown = [name for name in names if name not in DOORS]
+    if unknown or not names:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: @pytest.mark.{DOORS_MARKER} takes door names "
+                                f"({', '.join(DOORS)}), got {names!r}")
+    chosen = _chosen_doors()
+    metafunc.parametrize("door", [name for name in names if name in chosen] or names[:1], indirect=True)
+
+
+def _chosen_doors():
+    """CHIME_MOCK_TEST_DOORS=botocore,server runs the door matrix through those doors only."""
+    text = os.environ.get("CHIME_MOCK_TEST_DOORS", "").strip()
+    if not text:
+        return DOORS
+    chosen = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in DOORS]
+    if unknown:
+        raise pytest.UsageError(f"CHIME_MOCK_TEST_DOORS names unknown doors {unknown}; the doors are {', '.join(DOORS)}")
+    return chosen
+
+
+@pytest.fixture(scope="session")
+def door_server():
+    """The in-thread server of the ``server`` door: one per session (per xdist worker)."""
+    from chime_mock import ThreadedChimeServer
+
+    with ThreadedChimeServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _doors(request):
+    """The session's doors, made on first use, closed at the end."""
+    made = {}
+    yield made, lambda: request.getfixturevalue("door_server")
+    for one in made.values():
+        one.close()
 
 
 @pytest.fixture
-def make_client():
-    """Build chime-sdk-meetings clients; retries off so errors surface at once."""
-    def make(region: str = "us-east-1", **kwargs):
-        kwargs.setdefault("config", NO_RETRY)
-        return boto3.client("chime-sdk-meetings", region_name=region, **kwargs)
-    return make
+def door(request, chime_meetings, _doors):
+    """The front door this run of the test goes through (see tests/doors.py)."""
+    name = getattr(request, "param", "botocore")
+    if name == "aiobotocore" and not HAVE_AIOBOTOCORE:
+        pytest.skip("aiobotocore is not installed")
+    made, server = _doors
+    if name not in made:
+        made[name] = make_door(name, server=server)
+    one = made[name]
+    one.begin(chime_meetings)
+    yield one
+    one.end()
+
+
+@pytest.fixture
+def make_client(door):
+    """Build chime-sdk-meetings clients through the test's door; retries off so errors surface at once."""
+    return door.client
 
 
 @pytest.fixture
