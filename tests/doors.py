@@ -121,7 +121,7 @@ class RequestsDoor(Door):
         self.sent = 0
 
     def _build(self, region: str, **kwargs: Any) -> Any:
-        from chime_mock.doors import botocore_hooks
+        from chime_mock.doors.botocore import hooks as botocore_hooks
 
         client = super()._build(region, **kwargs)
         # botocore runs every before-send handler and takes the first answer: chime_mock's
@@ -133,7 +133,7 @@ class RequestsDoor(Door):
     def _send(self, request: Any, **_: Any) -> AWSResponse:
         import requests
 
-        from chime_mock.doors.requests_adapter import ChimeAdapter
+        from chime_mock.doors.requests.adapter import ChimeAdapter
 
         # Only ever chime_mock's requests door: a URL it would not take is a test bug, never a
         # request to the network.
@@ -233,7 +233,7 @@ class ServerDoor(Door):
         self.server.service = handle.service
 
     def _build(self, region: str, **kwargs: Any) -> Any:
-        from chime_mock.doors import botocore_hooks
+        from chime_mock.doors.botocore import hooks as botocore_hooks
 
         kwargs.setdefault("endpoint_url", self.server.url)
         kwargs.setdefault("aws_access_key_id", "testing")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from chime_mock.doors import requests_adapter
+from chime_mock.doors.requests import adapter as requests_adapter
 
 
 def create(client):
