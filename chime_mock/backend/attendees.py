@@ -1,0 +1,186 @@
+"""Attendees: create (one, a batch), get, delete, list (paged, D15), capabilities (D10, D13)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any, Dict, List, Optional, Tuple
+
+from chime_mock.backend.base import BackendBase
+from chime_mock.backend.state import (Attendee, CallContext, DEFAULT_PAGE_SIZE, Meeting, RECEIVING, SEND_RECEIVE,
+                                      external_id_problem, validation_error)
+from chime_mock.ground.errors import BadRequest, LimitExceeded
+
+
+class AttendeeRules(BackendBase):
+    """Attendees: create (one, a batch), get, delete, list (paged, D15), capabilities (D10, D13)."""
+
+    @staticmethod
+    def default_capabilities(meeting: Meeting) -> Dict[str, str]:
+        video_off = meeting.resolution("Video") == "None"
+        content_off = meeting.resolution("Content") == "None"
+        if video_off and content_off:
+            return {"Audio": SEND_RECEIVE, "Video": "None", "Content": "None"}
+        if video_off:
+            return {"Audio": SEND_RECEIVE, "Video": "Receive", "Content": SEND_RECEIVE}
+        if content_off:
+            return {"Audio": SEND_RECEIVE, "Video": SEND_RECEIVE, "Content": "None"}
+        return {"Audio": SEND_RECEIVE, "Video": SEND_RECEIVE, "Content": SEND_RECEIVE}
+
+    @staticmethod
+    def capability_problem(meeting: Meeting, caps: Dict[str, str]) -> Optional[str]:
+        """Why ``caps`` is not allowed in ``meeting``, or None."""
+        if caps["Content"] in RECEIVING and caps["Video"] not in RECEIVING:
+            return (f"Invalid capabilities: Content capability '{caps['Content']}' requires the Video "
+                    f"capability to be SendReceive or Receive, not '{caps['Video']}'")
+        for kind in ("Video", "Content"):
+            if meeting.resolution(kind) == "None" and caps[kind] != "None":
+                return (f"Invalid capabilities: the meeting's MeetingFeatures.{kind}.MaxResolution is None, "
+                        f"so the {kind} capability must be None, not '{caps[kind]}'")
+        return None
+
+    def _capabilities_for(self, meeting: Meeting, requested: Optional[Dict[str, str]]) -> Dict[str, str]:
+        if requested is None:
+            return self.default_capabilities(meeting)
+        caps = {"Audio": requested["Audio"], "Video": requested["Video"], "Content": requested["Content"]}
+        problem = self.capability_problem(meeting, caps)
+        if problem:
+            raise BadRequest(problem)
+        return caps
+
+    def _new_attendee(self, meeting: Meeting, external_user_id: str, caps: Dict[str, str]) -> Attendee:
+        attendee_id = self.ids.attendee_id()
+        attendee = Attendee(attendee_id, external_user_id, self.ids.join_token(attendee_id), caps)
+        meeting.add_attendee(attendee)
+        if self.emit is not None:
+            self.emit("AttendeeAdded", meeting, attendee, None)
+        return attendee
+
+    def _create_attendees(self, meeting: Meeting, items: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+        """D2/D3: per-item outcome; valid items succeed, others go to Errors."""
+        attendees: List[Dict[str, Any]] = []
+        errors: List[Dict[str, Any]] = []
+        def fail(external_id: str, code: str, message: str) -> None:
+            errors.append({"ExternalUserId": external_id, "ErrorCode": code, "ErrorMessage": message})
+
+        for item in items:
+            external_id = item["ExternalUserId"]
+            existing = meeting.by_external_id.get(external_id)
+            if existing is not None:
+                attendees.append(existing.to_wire())
+                continue
+            problem = external_id_problem(external_id)
+            if problem:
+                fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
+                continue
+            requested = item.get("Capabilities")
+            caps = (self.default_capabilities(meeting) if requested is None else
+                    {"Audio": requested["Audio"], "Video": requested["Video"], "Content": requested["Content"]})
+            problem = None if requested is None else self.capability_problem(meeting, caps)
+            if problem:
+                fail(external_id, "BadRequest", problem)
+                continue
+            if len(meeting.attendees) >= meeting.max_attendees:
+                fail(external_id, "ResourceLimitExceeded", self._seat_message(meeting))
+                continue
+            attendees.append(self._new_attendee(meeting, external_id, caps).to_wire())
+        return attendees, errors
+
+    @staticmethod
+    def _seat_message(meeting: Meeting) -> str:
+        return (f"Meeting <{meeting.meeting_id}> already has the maximum of {meeting.max_attendees} attendees; "
+                f"delete an attendee to free a seat")
+
+    def op_create_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
+        with self.lock:
+            meeting = self._meeting(ctx, p["MeetingId"])
+            external_id = p["ExternalUserId"]
+            existing = meeting.by_external_id.get(external_id)
+            if existing is not None:       # D2: ExternalUserId is an idempotency token
+                return {"Attendee": existing.to_wire()}
+            problem = external_id_problem(external_id)
+            if problem:
+                raise validation_error("externalUserId", problem)
+            caps = self._capabilities_for(meeting, p.get("Capabilities"))
+            if len(meeting.attendees) >= meeting.max_attendees:
+                raise LimitExceeded(self._seat_message(meeting))
+            return {"Attendee": self._new_attendee(meeting, external_id, caps).to_wire()}
+
+    def op_batch_create_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
+        with self.lock:
+            meeting = self._meeting(ctx, p["MeetingId"])
+            attendees, errors = self._create_attendees(meeting, p["Attendees"])
+            return {"Attendees": attendees, "Errors": errors}
+
+    def op_get_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
+        with self.lock:
+            meeting = self._meeting(ctx, p["MeetingId"])
+            return {"Attendee": self._attendee(meeting, p["AttendeeId"]).to_wire()}
+
+    def op_delete_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> None:
+        with self.lock:
+            meeting = self._meeting(ctx, p["MeetingId"])
+            attendee = self._attendee(meeting, p["AttendeeId"])
+            if attendee.connected:     # D16: Left first when connected
+                self._disconnect(meeting, attendee, "Left")
+            meeting.remove_attendee(attendee)
+            if self.emit is not None:
+                self.emit("AttendeeDeleted", meeting, attendee, None)
+
+    def _page_token(self, meeting: Meeting, last_seq: int) -> str:
+        payload = f"{meeting.meeting_id}:{last_seq}".encode()
+        sig = hmac.new(self._token_secret, payload, hashlib.sha256).digest()[:12]
+        return base64.urlsafe_b64encode(payload + b":" + sig).decode().rstrip("=")
+
+    def _read_page_token(self, meeting: Meeting, token: str) -> int:
+        invalid = BadRequest(f"Invalid NextToken: '{token[:64]}' was not returned by ListAttendees for meeting <{meeting.meeting_id}>")
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            meeting_id, seq, _ = raw.split(b":", 2)
+            last_seq = int(seq)
+        except (ValueError, UnicodeDecodeError):
+            raise invalid from None
+        # Canonical form only: the exact string this meeting handed out (so a
+        # changed padding bit or a token of another meeting is refused too).
+        if meeting_id != meeting.meeting_id.encode() or not hmac.compare_digest(
+                token.encode("utf-8", "replace"), self._page_token(meeting, last_seq).encode()):
+            raise invalid
+        return last_seq
+
+    def op_list_attendees(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
+        with self.lock:
+            meeting = self._meeting(ctx, p["MeetingId"])
+            token = p.get("NextToken")
+            last_seq = self._read_page_token(meeting, token) if token else 0
+            size = p.get("MaxResults") or DEFAULT_PAGE_SIZE
+            page, next_seq = meeting.page_after(last_seq, size)
+            out: Dict[str, Any] = {"Attendees": [a.to_wire() for a in page]}
+            if next_seq is not None:
+                out["NextToken"] = self._page_token(meeting, next_seq)
+            return out
+
+    def op_update_attendee_capabilities(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
+        with self.lock:
+            meeting = self._meeting(ctx, p["MeetingId"])
+            attendee = self._attendee(meeting, p["AttendeeId"])
+            self._set_capabilities(meeting, attendee, self._capabilities_for(meeting, p["Capabilities"]))
+            return {"Attendee": attendee.to_wire()}
+
+    def _set_capabilities(self, meeting: Meeting, attendee: Attendee, caps: Dict[str, str]) -> None:
+        if attendee.capabilities == caps:
+            return      # unchanged: no event (D16 counts attendees changed)
+        attendee.capabilities = dict(caps)
+        if self.emit is not None:
+            self.emit("AttendeeCapabilitiesUpdated", meeting, attendee, {
+                "success": "1",
+                "attendeeCapabilities": {"audio": caps["Audio"], "video": caps["Video"], "content": caps["Content"]},
+            })
+
+    def op_batch_update_attendee_capabilities_except(self, ctx: CallContext, p: Dict[str, Any]) -> None:
+        with self.lock:   # D13: rules first, then every attendee not excluded
+            meeting = self._meeting(ctx, p["MeetingId"])
+            caps = self._capabilities_for(meeting, p["Capabilities"])
+            excluded = {item["AttendeeId"].lower() for item in p["ExcludedAttendeeIds"]}
+            for attendee in list(meeting.attendees.values()):
+                if attendee.attendee_id not in excluded:
+                    self._set_capabilities(meeting, attendee, caps)

@@ -1,0 +1,224 @@
+"""The state of the mocked service: meetings, attendees, quotas, limits.
+
+Plain objects, no rules: the rooms (``meetings``, ``attendees``, ``media``,
+``tags``) change them under the backend's lock.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from chime_mock.ground import regions
+from chime_mock.ground.errors import BadRequest
+from chime_mock.protocol.validation import bad_request, violation
+
+MAX_ATTENDEES = 250            # hard limit per meeting (D10)
+HIGH_RES_MAX_ATTENDEES = 25    # with FHD video or UHD content
+MAX_TAGS = 50
+DEFAULT_PAGE_SIZE = 10         # D15
+MEETING_MAX_AGE = 24 * 3600    # seconds; meetings end after 24 hours
+IDLE_TIMEOUT = 5 * 60          # seconds without anyone connected
+
+SEND_RECEIVE = "SendReceive"
+RECEIVING = ("SendReceive", "Receive")
+SENDING = ("SendReceive", "Send")
+
+#: ``emit(type, meeting, attendee, extra)``: called under the backend lock at
+#: the moment of each state change that AWS reports as a meeting event.
+EmitFn = Callable[[str, "Meeting", Optional["Attendee"], Optional[Dict[str, Any]]], None]
+
+# The ExternalUserId / ExternalMeetingId pattern the service documents (it is
+# not in the model's ``pattern`` field, so the backend enforces it).
+EXTERNAL_ID_PATTERN = r"[-_&@+=,(){}\[\]\/«».:|'\"#a-zA-Z0-9À-ÿ\s]*"
+_EXTERNAL_ID = re.compile(EXTERNAL_ID_PATTERN, re.ASCII)  # Java semantics: \s is ASCII whitespace
+MEETING_ARN = re.compile(r"arn:(aws[a-z-]*):chime:([a-z0-9-]+):(\d{12}):meeting/(.+)")
+
+
+def validation_error(field_name: str, constraint: str, value: Optional[str] = None) -> BadRequest:
+    return bad_request([violation(field_name, constraint, value)])
+
+
+def external_id_problem(value: str) -> Optional[str]:
+    """Why ``value`` is not a valid external ID, or None (doc pattern, ``aws:``)."""
+    if _EXTERNAL_ID.fullmatch(value) is None:
+        return f"Member must satisfy regular expression pattern: {EXTERNAL_ID_PATTERN}"
+    if value[:4].lower() == "aws:":
+        return "Member must not begin with the reserved prefix 'aws:' (case insensitive)"
+    return None
+
+
+@dataclass(frozen=True)
+class CallContext:
+    account: str
+    region: str
+
+
+@dataclass
+class Quotas:
+    """Quotas an AWS account can raise (D11).  ``None`` means not enforced;
+    ``Quotas.aws_defaults()`` gives the values AWS starts accounts with."""
+
+    active_meetings: Optional[int] = None
+    replicas_per_primary: Optional[int] = None
+    requests_per_second: Optional[int] = None
+
+    @classmethod
+    def aws_defaults(cls) -> "Quotas":
+        return cls(active_meetings=250, replicas_per_primary=4, requests_per_second=10)
+
+
+@dataclass(eq=False)
+class Attendee:
+    attendee_id: str
+    external_user_id: str
+    join_token: str
+    capabilities: Dict[str, str]
+    seq: int = 0
+    connected: bool = False     # joined the meeting's media now (simulated client, D17)
+    authorized: bool = False    # has presented its JoinToken once (AttendeeAuthorized sent)
+    video: bool = False         # sending video now
+    content: bool = False       # sharing content now (the "#content" attendee is joined)
+
+    def to_wire(self) -> Dict[str, Any]:
+        return {
+            "ExternalUserId": self.external_user_id,
+            "AttendeeId": self.attendee_id,
+            "JoinToken": self.join_token,
+            "Capabilities": dict(self.capabilities),
+        }
+
+
+_MEETING_WIRE_FIELDS = frozenset((
+    "meeting_id", "account", "region", "external_meeting_id", "media_region", "media_placement",
+    "meeting_host_id", "meeting_features", "primary_meeting_id", "tenant_ids",
+))
+
+
+@dataclass(eq=False)
+class Meeting:
+    meeting_id: str
+    account: str
+    region: str
+    external_meeting_id: str
+    media_region: str
+    media_placement: Dict[str, str]
+    client_request_token: str
+    created_at: float
+    meeting_host_id: Optional[str] = None
+    meeting_features: Optional[Dict[str, Any]] = None
+    primary_meeting_id: Optional[str] = None
+    tenant_ids: List[str] = field(default_factory=list)
+    notifications_configuration: Optional[Dict[str, Any]] = None
+    media_placement_network_type: Optional[str] = None
+    tags: Dict[str, str] = field(default_factory=dict)
+    transcription: Optional[Dict[str, Any]] = None
+    attendees: Dict[str, Attendee] = field(default_factory=dict)
+    by_external_id: Dict[str, Attendee] = field(default_factory=dict)
+    replicas: List[str] = field(default_factory=list)
+    # creation-ordered attendee sequence numbers, for stable paging (D15)
+    _seqs: List[int] = field(default_factory=list, repr=False)
+    _by_seq: Dict[int, Attendee] = field(default_factory=dict, repr=False)
+    _next_seq: int = field(default=1, repr=False)
+    # the last moment somebody was connected (or creation), for idle expiry
+    last_occupied_at: float = 0.0
+    _wire: Optional[Dict[str, Any]] = field(default=None, repr=False, compare=False)
+    #: (ExternalMeetingId, MediaRegion), shared by the meeting's events.
+    event_source: Optional[Tuple[str, str]] = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _MEETING_WIRE_FIELDS:
+            object.__setattr__(self, "_wire", None)
+
+    @property
+    def meeting_arn(self) -> str:
+        return f"arn:{regions.partition(self.region)}:chime:{self.region}:{self.account}:meeting/{self.meeting_id}"
+
+    @property
+    def max_attendees(self) -> int:
+        features = self.meeting_features or {}
+        cap = (features.get("Attendee") or {}).get("MaxCount")
+        return min(cap, MAX_ATTENDEES) if cap else MAX_ATTENDEES
+
+    def resolution(self, kind: str) -> str:
+        default = "HD" if kind == "Video" else "FHD"
+        features = self.meeting_features or {}
+        return (features.get(kind) or {}).get("MaxResolution") or default
+
+    @property
+    def wire(self) -> Dict[str, Any]:
+        """The API's ``Meeting`` object, built once and shared: read-only.
+        (Every member is fixed at creation; assigning one rebuilds it.)"""
+        wire = self._wire
+        if wire is None:
+            wire = {
+                "MeetingId": self.meeting_id,
+                "ExternalMeetingId": self.external_meeting_id,
+                "MediaRegion": self.media_region,
+                "MediaPlacement": dict(self.media_placement),
+                "TenantIds": list(self.tenant_ids),
+                "MeetingArn": self.meeting_arn,
+            }
+            if self.meeting_host_id is not None:
+                wire["MeetingHostId"] = self.meeting_host_id
+            if self.meeting_features is not None:
+                wire["MeetingFeatures"] = copy.deepcopy(self.meeting_features)
+            if self.primary_meeting_id is not None:
+                wire["PrimaryMeetingId"] = self.primary_meeting_id
+            object.__setattr__(self, "_wire", wire)
+        return wire
+
+    def to_wire(self) -> Dict[str, Any]:
+        """The API's ``Meeting`` object (a copy you may change)."""
+        return copy.deepcopy(self.wire)
+
+    # -- attendee bookkeeping ----------------------------------------------
+    def add_attendee(self, attendee: Attendee) -> None:
+        attendee.seq = self._next_seq
+        self._next_seq += 1
+        self.attendees[attendee.attendee_id] = attendee
+        self.by_external_id[attendee.external_user_id] = attendee
+        self._seqs.append(attendee.seq)
+        self._by_seq[attendee.seq] = attendee
+
+    def remove_attendee(self, attendee: Attendee) -> None:
+        del self.attendees[attendee.attendee_id]
+        if self.by_external_id.get(attendee.external_user_id) is attendee:
+            del self.by_external_id[attendee.external_user_id]
+        index = bisect_right(self._seqs, attendee.seq) - 1
+        del self._seqs[index]
+        del self._by_seq[attendee.seq]
+
+    def page_after(self, last_seq: int, size: int) -> Tuple[List[Attendee], Optional[int]]:
+        start = bisect_right(self._seqs, last_seq)
+        seqs = self._seqs[start:start + size]
+        more = start + size < len(self._seqs)
+        return [self._by_seq[s] for s in seqs], (seqs[-1] if more else None)
+
+
+def transcription_detail(meeting: Meeting, config: Dict[str, Any]) -> Dict[str, Any]:
+    """The transcription events' extra detail: ``transcriptionRegion`` (the
+    engine's ``Region`` when one is named, else the meeting's media region,
+    where the service would pick one near it) and ``transcriptionConfiguration``
+    (the configuration as given, as a JSON string, as the SDKs read it)."""
+    import json
+
+    settings = config.get("EngineTranscribeSettings") or config.get("EngineTranscribeMedicalSettings") or {}
+    region = settings.get("Region")
+    return {
+        "transcriptionRegion": region if region and region != "auto" else meeting.media_region,
+        "transcriptionConfiguration": json.dumps(config, separators=(",", ":"), sort_keys=True),
+    }
+
+
+class RegionState:
+    """Everything one account holds in one control region (D7)."""
+
+    def __init__(self, account: str, region: str) -> None:
+        self.account = account
+        self.region = region
+        self.meetings: Dict[str, Meeting] = {}
+        self.tokens: Dict[str, str] = {}   # ClientRequestToken -> MeetingId (D1)
