@@ -360,7 +360,7 @@ class ChimeBackend:
         return primary
 
     def _new_meeting(self, ctx: CallContext, state: RegionState, p: Dict[str, Any], primary: Optional[Meeting]) -> Meeting:
-        meeting_id = self.ids.uuid4()
+        meeting_id = self.ids.unused(self.ids.uuid4, lambda i: any(i in s.meetings for s in self.states.values()))
         now = self.clock()
         meeting = Meeting(
             meeting_id=meeting_id,
@@ -448,7 +448,7 @@ class ChimeBackend:
 
     # -- attendees -------------------------------------------------------------
     def _new_attendee(self, meeting: Meeting, external_user_id: str, caps: Dict[str, str]) -> Attendee:
-        attendee_id = self.ids.attendee_id()
+        attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in meeting.attendees)
         attendee = Attendee(attendee_id, external_user_id, self.ids.join_token(attendee_id), caps)
         meeting.add_attendee(attendee)
         return attendee

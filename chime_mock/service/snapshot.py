@@ -19,6 +19,7 @@ snapshot raises ``ValueError`` naming the place, and the state stays as it was.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
@@ -47,6 +48,35 @@ def _fields(cls: type) -> List[Tuple[str, Any, bool]]:
 
 _MEETING_FIELDS = [f for f in _fields(Meeting) if f[0] not in _DERIVED]
 _ATTENDEE_FIELDS = _fields(Attendee)
+_MEETING_KEYS = {f[0] for f in _MEETING_FIELDS} | {"attendees", "next_seq"}
+_ATTENDEE_KEYS = {f[0] for f in _ATTENDEE_FIELDS}
+_TOP_KEYS = {KEY, "chime_mock", "now", "clock_offset", "token_secret", "ids", "regions"}
+_REGION_KEYS = {"account", "region", "tokens", "meetings"}
+
+#: The deepest nesting a snapshot may have (a real one is under 10 levels deep);
+#: deeper documents are refused before anything walks them recursively.
+MAX_DEPTH = 64
+
+
+def depth_problem(value: Any, limit: int = MAX_DEPTH) -> Optional[str]:
+    """None if ``value`` (parsed JSON) nests at most ``limit`` objects/lists
+    deep, else a sentence saying it does not (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return f"it nests deeper than {limit} levels"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return None
+
+
+def _unknown(data: Dict[str, Any], known: Any, where: str) -> None:
+    extra = sorted(str(k) for k in data if k not in known)
+    if extra:
+        name = extra[0] if len(extra[0]) <= 80 else extra[0][:80] + "..."
+        raise ValueError(f"{where}has an unknown field {name!r}")
 
 
 def dump(service: "ChimeService") -> Dict[str, Any]:
@@ -67,7 +97,7 @@ def dump(service: "ChimeService") -> Dict[str, Any]:
             if meetings or state.tokens:
                 region_states.append({"account": account, "region": region, "tokens": dict(state.tokens),
                                       "meetings": meetings})
-        version, internal, gauss = service.ids._rng.getstate()
+        version, internal, gauss = service.ids.getstate()
         return {
             KEY: FORMAT,
             "chime_mock": __version__,
@@ -108,12 +138,16 @@ def _check(value: Any, kind: Any, where: str) -> Any:
         (item_kind,) = typing.get_args(kind) or (Any,)
         return [_check(v, item_kind, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float:
-        from chime_mock.service.pipeline import finite_seconds
-
+        # Any finite number: whatever the service's clock gave a meeting, it loads again.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
         try:
-            return finite_seconds(value, where, "a finite number of seconds")
-        except TypeError as exc:
-            raise ValueError(str(exc)) from None
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
+        return number
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be an integer, got {value!r}")
@@ -128,6 +162,7 @@ def _check(value: Any, kind: Any, where: str) -> Any:
 def _build(cls: type, fields: List[Tuple[str, Any, bool]], data: Any, where: str) -> Dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{where} must be an object, got {type(data).__name__}")
+    _unknown(data, _MEETING_KEYS if cls is Meeting else _ATTENDEE_KEYS, f"{where} ")
     out: Dict[str, Any] = {}
     for name, kind, required in fields:
         if name not in data:
@@ -263,10 +298,20 @@ def load(service: "ChimeService", data: Any) -> None:
     """Replace the service's state with snapshot ``data`` (all or nothing)."""
     if not isinstance(data, dict):
         raise ValueError(f"a snapshot must be a JSON object, got {type(data).__name__}")
-    if data.get(KEY) != FORMAT:
-        raise ValueError(f"not a chime_mock snapshot of format {FORMAT}: "
-                         f"{KEY!r} is {data.get(KEY)!r}")
-    offset = _check(data.get("clock_offset", 0.0), float, "clock_offset")
+    version = data.get(KEY)
+    if type(version) is not int or version != FORMAT:
+        shown = repr(version) if len(repr(version)) <= 80 else repr(version)[:80] + "..."
+        raise ValueError(f"not a chime_mock snapshot of format {FORMAT}: {KEY!r} is {shown}")
+    problem = depth_problem(data)
+    if problem:
+        raise ValueError(f"not a snapshot: {problem}")
+    _unknown(data, _TOP_KEYS, "the snapshot ")
+    from chime_mock.service.pipeline import finite_seconds
+
+    try:
+        offset = finite_seconds(data.get("clock_offset", 0.0), "clock_offset", "a finite number of seconds")
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
     try:
         secret = bytes.fromhex(_check(data["token_secret"], str, "token_secret"))
     except KeyError:
@@ -275,14 +320,11 @@ def load(service: "ChimeService", data: Any) -> None:
         raise ValueError(f"token_secret must be hex: {exc}") from None
     rng_state: Optional[Tuple[Any, ...]] = None
     if data.get("ids") is not None:
-        ids = data["ids"]
-        if not (isinstance(ids, list) and len(ids) == 3 and isinstance(ids[1], list)):
-            raise ValueError("ids must be [version, [state...], gauss] as a snapshot writes it")
-        rng_state = (ids[0], tuple(ids[1]), ids[2])
+        from chime_mock.ground.ids import check_state
+
         try:
-            import random
-            random.Random().setstate(rng_state)
-        except (TypeError, ValueError) as exc:
+            rng_state = check_state(data["ids"])
+        except ValueError as exc:
             raise ValueError(f"ids is not a valid generator state: {exc}") from None
     regions = data.get("regions", [])
     if not isinstance(regions, list):
@@ -293,6 +335,7 @@ def load(service: "ChimeService", data: Any) -> None:
         where = f"regions[{r_index}]"
         if not isinstance(item, dict):
             raise ValueError(f"{where} must be an object")
+        _unknown(item, _REGION_KEYS, f"{where} ")
         account = _check(item.get("account"), str, f"{where}.account")
         region = _check(item.get("region"), str, f"{where}.region")
         if not (len(account) == 12 and account.isdigit()):
@@ -326,7 +369,7 @@ def load(service: "ChimeService", data: Any) -> None:
         fresh._token_secret = secret
         fresh.states = states
         if rng_state is not None:
-            service.ids._rng.setstate(rng_state)
+            service.ids.setstate(rng_state)
         service.backend = fresh
         with service._lock:
             service._clock_offset = offset
