@@ -172,7 +172,8 @@ def test_1_control_posts_need_json(app, content_type):
                      headers={"Content-Type": content_type})
     assert status == 415
     assert len(app.service.meetings()) == 1
-    assert wsgi(app, "POST", "/_chime_mock/reset", b"{}", headers={"Content-Type": "application/json; charset=utf-8"})[0] == 200
+    json_utf8 = {"Content-Type": "application/json; charset=utf-8"}
+    assert wsgi(app, "POST", "/_chime_mock/reset", b"{}", headers=json_utf8)[0] == 200
 
 
 def test_1_server_refuses_foreign_host_and_origin(tmp_path):
@@ -450,7 +451,8 @@ def test_12_query_integers_are_ascii_and_bounded(app, query):
 
 
 def test_12_times_is_bounded(app):
-    status, answer = wsgi(app, "POST", "/_chime_mock/faults", b'{"Error": "ThrottlingException", "Times": 1' + b"0" * 400 + b"}")
+    body = b'{"Error": "ThrottlingException", "Times": 1' + b"0" * 400 + b"}"
+    status, answer = wsgi(app, "POST", "/_chime_mock/faults", body)
     assert status == 400 and "Times" in answer["Message"] and "0" * 50 not in answer["Message"]
     assert len(app.service.faults) == 0
 

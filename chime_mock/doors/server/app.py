@@ -359,4 +359,5 @@ def make_app(service: Optional[ChimeService] = None, *, max_body: int = DEFAULT_
                     allowed_hosts=allowed_hosts)
 
 
-__all__ = ["make_app", "ChimeApp", "LOOPBACK_HOSTS", "host_name", "DEFAULT_MAX_BODY", "CONTROL_PREFIX", "account_from_auth", "error_answer"]
+__all__ = ["make_app", "ChimeApp", "LOOPBACK_HOSTS", "host_name", "DEFAULT_MAX_BODY",
+           "CONTROL_PREFIX", "account_from_auth", "error_answer"]

@@ -235,8 +235,12 @@ class ServerProcess:
         if not first.startswith(prefix):
             self.process.kill()
             self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            log = self.log()
+            self._log.close()
             raise RuntimeError(f"chime-mock serve did not start (first line {first!r}); "
-                               f"its stderr:\n{self.log()}")
+                               f"its stderr:\n{log}")
         self.url = first[len(prefix):]
         self.client = ChimeMockClient(self.url)
         self.env = client_env(self.url)

@@ -491,4 +491,5 @@ class ControlAPI:
         return {}
 
 
-__all__ = ["ControlAPI", "MAX_DEPTH", "DEFAULT_PAGE", "MAX_PAGE", "ParamMatch", "json_safe", "meeting_json", "call_json", "fault_json"]
+__all__ = ["ControlAPI", "MAX_DEPTH", "DEFAULT_PAGE", "MAX_PAGE",
+           "ParamMatch", "json_safe", "meeting_json", "call_json", "fault_json"]
