@@ -47,7 +47,7 @@ DASHBOARD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashb
 _ACCESS_KEY = re.compile(r"Credential=([^/,\s]*)/")
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
             401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            409: "Conflict", 411: "Length Required", 413: "Payload Too Large", 422: "Unprocessable Entity",
+            409: "Conflict", 411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
             429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
             503: "Service Unavailable"}
 

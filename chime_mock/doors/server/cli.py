@@ -50,6 +50,9 @@ log = logging.getLogger("chime_mock.server")
 DEFAULT_SAVE_INTERVAL = 5.0
 DEFAULT_JOURNAL_LIMIT = 10000
 DEFAULT_IDLE_TIMEOUT = 30.0
+#: A connection whose client has not read for this long while its answer fills
+#: the write buffer (so a worker waits on it) is closed (or after --idle-timeout if shorter).
+STALL_TIMEOUT = 5.0
 #: The most bytes a --state file may have (a snapshot of thousands of meetings is a few MB).
 MAX_STATE_BYTES = 512 * 1024 * 1024
 
@@ -486,7 +489,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         server = create_server(app, host=address, port=args.port, threads=args.threads, ident="chime_mock",
                                max_request_body_size=args.max_body,
                                clear_untrusted_proxy_headers=True, channel_timeout=idle,
-                               cleanup_interval=max(1, min(30, int(idle / 3) or 1)),
+                               cleanup_interval=max(1, int(min(STALL_TIMEOUT / 2, idle / 3))),
                                connection_limit=args.connection_limit or _connection_limit())
     except OSError as exc:
         print(f"chime_mock: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
@@ -563,18 +566,24 @@ def _use_envelope_errors(server: Any) -> None:
 
 
 def _drop_stalled_readers(server: Any, idle: float) -> None:
-    """Close connections whose client stopped reading an answer for ``idle``
-    seconds.  Waitress closes idle connections only between requests; one
+    """Close connections whose client stopped reading an answer: after
+    ``STALL_TIMEOUT`` seconds when the answer fills the write buffer (a worker
+    waits on it), else after ``idle`` seconds.  Waitress closes idle connections only between requests; one
     whose answer fills its write buffer holds a worker thread until the
     client reads or goes, so a few clients that never read could freeze
     every worker."""
     original = server.maintenance
+    stalled = min(idle, STALL_TIMEOUT)
+    high_watermark = server.adj.outbuf_high_watermark
 
     def maintenance(now: float) -> None:
         original(now)
-        cutoff = now - idle
         for channel in list(server.active_channels.values()):
-            if channel.requests and channel.total_outbufs_len and channel.last_activity < cutoff:
+            if not (channel.requests and channel.total_outbufs_len):
+                continue
+            # a worker blocks once an answer fills the write buffer: free it sooner
+            cutoff = now - (stalled if channel.total_outbufs_len > high_watermark else idle)
+            if channel.last_activity < cutoff:
                 log.info("closing a connection whose client has not read its answer for %ss", idle)
                 try:
                     channel.handle_close()
