@@ -14,7 +14,7 @@ What runs
   (CreateMeeting, CreateAttendee x2, GetMeeting, ListAttendees,
   DeleteMeeting) and control calls (``GET state?limit=20``,
   ``GET journal?last=20``, inject and remove a fault, ``GET clock``,
-  ``GET health``); one meeting in a hundred is kept, so the saved state
+  ``GET health``); one meeting in a thousand is kept, so the saved state
   holds something.  Every answer must be the expected one: anything else
   is an error.
 * 1 slow sender: sends a CreateMeeting request a few bytes at a time (a
@@ -136,7 +136,7 @@ def client_loop(index: int, url: str, run: Run) -> None:
             timed("remove_fault", control.remove_fault, fault)
         timed("clock", control.clock)
         timed("health", control.health)
-        if done % 1100 != 1:   # keep one meeting in a hundred, so the saved state has something in it
+        if done % 11000 != 1:  # keep one meeting in a thousand, so the saved state has something in it
             timed("DeleteMeeting", chime.delete_meeting, MeetingId=meeting_id)
         done += 10
 
