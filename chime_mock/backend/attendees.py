@@ -49,7 +49,7 @@ class AttendeeRules(BackendBase):
         return caps
 
     def _new_attendee(self, meeting: Meeting, external_user_id: str, caps: Dict[str, str]) -> Attendee:
-        attendee_id = self.ids.attendee_id()
+        attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in meeting.attendees)
         attendee = Attendee(attendee_id, external_user_id, self.ids.join_token(attendee_id), caps)
         meeting.add_attendee(attendee)
         if self.emit is not None:

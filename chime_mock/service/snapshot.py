@@ -21,10 +21,12 @@ snapshot raises ``ValueError`` naming the place, and the state stays as it was.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
+from chime_mock.ground.ids import check_state
 from chime_mock.backend.rules import Attendee, ChimeBackend, Meeting, RegionState
 
 if typing.TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +51,35 @@ def _fields(cls: type) -> List[Tuple[str, Any, bool]]:
 
 _MEETING_FIELDS = [f for f in _fields(Meeting) if f[0] not in _DERIVED]
 _ATTENDEE_FIELDS = _fields(Attendee)
+_MEETING_KEYS = {f[0] for f in _MEETING_FIELDS} | {"attendees", "next_seq"}
+_ATTENDEE_KEYS = {f[0] for f in _ATTENDEE_FIELDS}
+_TOP_KEYS = {KEY, "chime_mock", "now", "clock_offset", "token_secret", "ids", "regions", "events"}
+_REGION_KEYS = {"account", "region", "tokens", "meetings"}
+
+#: The deepest nesting a snapshot may have (a real one is under 10 levels deep);
+#: deeper documents are refused before anything walks them recursively.
+MAX_DEPTH = 64
+
+
+def depth_problem(value: Any, limit: int = MAX_DEPTH) -> Optional[str]:
+    """None if ``value`` (parsed JSON) nests at most ``limit`` objects/lists
+    deep, else a sentence saying it does not (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return f"it nests deeper than {limit} levels"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return None
+
+
+def _unknown(data: Dict[str, Any], known: Any, where: str) -> None:
+    extra = sorted(str(k) for k in data if k not in known)
+    if extra:
+        name = extra[0] if len(extra[0]) <= 80 else extra[0][:80] + "..."
+        raise ValueError(f"{where}has an unknown field {name!r}")
 
 
 def dump(service: "ChimeService") -> Dict[str, Any]:
@@ -69,8 +100,8 @@ def dump(service: "ChimeService") -> Dict[str, Any]:
             if meetings or state.tokens:
                 region_states.append({"account": account, "region": region, "tokens": dict(state.tokens),
                                       "meetings": meetings})
-        version, internal, gauss = service.ids._rng.getstate()
-        e_version, e_internal, e_gauss = service._event_ids._rng.getstate()
+        version, internal, gauss = service.ids.getstate()
+        e_version, e_internal, e_gauss = service._event_ids.getstate()
         return {
             KEY: FORMAT,
             "chime_mock": __version__,
@@ -112,12 +143,16 @@ def _check(value: Any, kind: Any, where: str) -> Any:
         (item_kind,) = typing.get_args(kind) or (Any,)
         return [_check(v, item_kind, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float:
-        from chime_mock.service.config import finite_seconds
-
+        # Any finite number: whatever the service's clock gave a meeting, it loads again.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
         try:
-            return finite_seconds(value, where, "a finite number of seconds")
-        except TypeError as exc:
-            raise ValueError(str(exc)) from None
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
+        return number
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be an integer, got {value!r}")
@@ -132,6 +167,7 @@ def _check(value: Any, kind: Any, where: str) -> Any:
 def _build(cls: type, fields: List[Tuple[str, Any, bool]], data: Any, where: str) -> Dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{where} must be an object, got {type(data).__name__}")
+    _unknown(data, _MEETING_KEYS if cls is Meeting else _ATTENDEE_KEYS, f"{where} ")
     out: Dict[str, Any] = {}
     for name, kind, required in fields:
         if name not in data:
@@ -267,39 +303,43 @@ def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) ->
             raise ValueError(f"{where}.tokens[{token!r}] must name the live meeting created with it")
 
 
-def _rng_state(value: Any, where: str) -> Tuple[Any, ...]:
-    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[1], list)):
-        raise ValueError(f"{where} must be [version, [state...], gauss] as a snapshot writes it")
-    state = (value[0], tuple(value[1]), value[2])
-    try:
-        import random
-        random.Random().setstate(state)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} is not a valid generator state: {exc}") from None
-    return state
-
-
 def _load_events(data: Any) -> Tuple[int, Optional[Tuple[Any, ...]]]:
     """The events' cursor and ID generator state (absent in older snapshots)."""
     if data is None:
         return 0, None
     if not isinstance(data, dict):
         raise ValueError(f"events must be an object, got {type(data).__name__}")
+    _unknown(data, {"cursor", "ids"}, "events ")
     cursor = _check(data.get("cursor", 0), int, "events.cursor")
     if cursor < 0:
         raise ValueError(f"events.cursor must not be negative, got {cursor}")
     ids = data.get("ids")
-    return cursor, (_rng_state(ids, "events.ids") if ids is not None else None)
+    if ids is None:
+        return cursor, None
+    try:
+        return cursor, check_state(ids)
+    except ValueError as exc:
+        raise ValueError(f"events.ids is not a usable generator state: {exc}") from None
 
 
 def load(service: "ChimeService", data: Any) -> None:
     """Replace the service's state with snapshot ``data`` (all or nothing)."""
     if not isinstance(data, dict):
         raise ValueError(f"a snapshot must be a JSON object, got {type(data).__name__}")
-    if data.get(KEY) != FORMAT:
-        raise ValueError(f"not a chime_mock snapshot of format {FORMAT}: "
-                         f"{KEY!r} is {data.get(KEY)!r}")
-    offset = _check(data.get("clock_offset", 0.0), float, "clock_offset")
+    version = data.get(KEY)
+    if type(version) is not int or version != FORMAT:
+        shown = repr(version) if len(repr(version)) <= 80 else repr(version)[:80] + "..."
+        raise ValueError(f"not a chime_mock snapshot of format {FORMAT}: {KEY!r} is {shown}")
+    problem = depth_problem(data)
+    if problem:
+        raise ValueError(f"not a snapshot: {problem}")
+    _unknown(data, _TOP_KEYS, "the snapshot ")
+    from chime_mock.service.config import finite_seconds
+
+    try:
+        offset = finite_seconds(data.get("clock_offset", 0.0), "clock_offset", "a finite number of seconds")
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
     try:
         secret = bytes.fromhex(_check(data["token_secret"], str, "token_secret"))
     except KeyError:
@@ -308,14 +348,11 @@ def load(service: "ChimeService", data: Any) -> None:
         raise ValueError(f"token_secret must be hex: {exc}") from None
     rng_state: Optional[Tuple[Any, ...]] = None
     if data.get("ids") is not None:
-        ids = data["ids"]
-        if not (isinstance(ids, list) and len(ids) == 3 and isinstance(ids[1], list)):
-            raise ValueError("ids must be [version, [state...], gauss] as a snapshot writes it")
-        rng_state = (ids[0], tuple(ids[1]), ids[2])
+        from chime_mock.ground.ids import check_state
+
         try:
-            import random
-            random.Random().setstate(rng_state)
-        except (TypeError, ValueError) as exc:
+            rng_state = check_state(data["ids"])
+        except ValueError as exc:
             raise ValueError(f"ids is not a valid generator state: {exc}") from None
     event_cursor, event_ids = _load_events(data.get("events"))
     regions = data.get("regions", [])
@@ -327,6 +364,7 @@ def load(service: "ChimeService", data: Any) -> None:
         where = f"regions[{r_index}]"
         if not isinstance(item, dict):
             raise ValueError(f"{where} must be an object")
+        _unknown(item, _REGION_KEYS, f"{where} ")
         account = _check(item.get("account"), str, f"{where}.account")
         region = _check(item.get("region"), str, f"{where}.region")
         if not (len(account) == 12 and account.isdigit()):
@@ -360,10 +398,10 @@ def load(service: "ChimeService", data: Any) -> None:
         fresh._token_secret = secret
         fresh.states = states
         if rng_state is not None:
-            service.ids._rng.setstate(rng_state)
+            service.ids.setstate(rng_state)
         service.backend = fresh
         if event_ids is not None:
-            service._event_ids._rng.setstate(event_ids)
+            service._event_ids.setstate(event_ids)
         service.events._advance_to(event_cursor)
         with service._lock:
             service._clock_offset = offset
