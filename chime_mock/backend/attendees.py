@@ -129,7 +129,7 @@ class AttendeeRules(BackendBase):
 
     def _page_token(self, meeting: Meeting, last_seq: int) -> str:
         payload = f"{meeting.meeting_id}:{last_seq}".encode()
-        sig = hmac.new(self._token_secret, payload, hashlib.sha256).digest()[:12]
+        sig = hmac.new(self.token_secret, payload, hashlib.sha256).digest()[:12]
         return base64.urlsafe_b64encode(payload + b":" + sig).decode().rstrip("=")
 
     def _read_page_token(self, meeting: Meeting, token: str) -> int:

@@ -101,13 +101,13 @@ def dump(service: "ChimeService") -> Dict[str, Any]:
                 region_states.append({"account": account, "region": region, "tokens": dict(state.tokens),
                                       "meetings": meetings})
         version, internal, gauss = service.ids.getstate()
-        e_version, e_internal, e_gauss = service._event_ids.getstate()
+        e_version, e_internal, e_gauss = service.event_ids.getstate()
         return {
             KEY: FORMAT,
             "chime_mock": __version__,
             "now": service.now(),
-            "clock_offset": service._clock_offset,
-            "token_secret": backend._token_secret.hex(),
+            "clock_offset": service.clock_offset,
+            "token_secret": backend.token_secret.hex(),
             "ids": [version, list(internal), gauss],
             "regions": region_states,
             "events": {"cursor": service.events.cursor, "ids": [e_version, list(e_internal), e_gauss]},
@@ -395,16 +395,15 @@ def load(service: "ChimeService", data: Any) -> None:
     backend = service.backend
     with backend.lock:
         fresh = ChimeBackend(service.ids, service.quotas, service.now, lock=backend.lock, emit=backend.emit)
-        fresh._token_secret = secret
+        fresh.token_secret = secret
         fresh.states = states
         if rng_state is not None:
             service.ids.setstate(rng_state)
         service.backend = fresh
         if event_ids is not None:
-            service._event_ids.setstate(event_ids)
+            service.event_ids.setstate(event_ids)
         service.events._advance_to(event_cursor)
-        with service._lock:
-            service._clock_offset = offset
+        service.set_clock_offset(offset)
 
 
 __all__ = ["dump", "load", "FORMAT"]

@@ -291,7 +291,7 @@ class ControlAPI:
             except ValueError:
                 raise _bad(f"cursor {cursor[:80]!r} is not a NextCursor of this route") from None
         service = self.service
-        with service.backend.lock:
+        with service.reading():
             # creation order (ties by ID): a cursor stays right while meetings come and go
             ordered = sorted(service.meetings(account=account, region=region),
                              key=lambda m: (m.created_at, m.meeting_id))
@@ -309,7 +309,7 @@ class ControlAPI:
         return answer
 
     def get_meeting(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
-        with self.service.backend.lock:
+        with self.service.reading():
             return meeting_json(self._meeting(meeting_id))
 
     def add_meeting(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
@@ -329,7 +329,7 @@ class ControlAPI:
             fields = op.input_converter(fields)
         meeting = self.service.add_meeting(external_meeting_id=external, media_region=media_region,
                                            region=region, account=account, **fields)
-        with self.service.backend.lock:
+        with self.service.reading():
             return meeting_json(meeting)
 
     def add_attendee(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
@@ -345,10 +345,13 @@ class ControlAPI:
 
     def end_meeting(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
         only_fields(body, (), "an end")
-        with self.service.backend.lock:
+        with self.service.reading():
             meeting = self._meeting(meeting_id)
             ended = [meeting.meeting_id] + list(meeting.replicas)
+        try:   # outside the read: ending emits events, and their subscribers may call the service
             self.service.end_meeting(meeting_id)
+        except LookupError:   # ended meanwhile
+            raise _not_found(f"Meeting <{meeting_id}> not found") from None
         return {"Ended": ended}
 
     def set_connected(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str,
@@ -357,11 +360,14 @@ class ControlAPI:
         connected = body.get("Connected", True)
         if not isinstance(connected, bool):
             raise _bad(f"Connected must be true or false, got {json.dumps(connected)}")
-        with self.service.backend.lock:
+        with self.service.reading():
             meeting = self._meeting(meeting_id)
             if attendee_id.lower() not in meeting.attendees:
                 raise _not_found(f"Attendee <{attendee_id}> not found")
+        try:   # outside the read: joining and leaving emit events
             self.service.set_connected(meeting_id, attendee_id, connected)
+        except LookupError:   # removed meanwhile
+            raise _not_found(f"Attendee <{attendee_id}> not found") from None
         return {}
 
     def journal(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
@@ -581,7 +587,7 @@ class ControlAPI:
             connected = {a.attendee_id for a in self.service.connected(meeting_id)}
         except (LookupError, ValueError):  # the meeting ended meanwhile
             return {}
-        with self.service.backend.lock:
+        with self.service.reading():
             meeting = self.service.meeting(meeting_id)
             if meeting is None or attendee_id.lower() not in meeting.attendees:
                 return {}
@@ -595,7 +601,7 @@ class ControlAPI:
         if not isinstance(token, str) or not token:
             raise _bad(f"JoinToken must be the attendee's join token (a string), got {json.dumps(token)}")
         attendee_id: Optional[str] = None
-        with self.service.backend.lock:
+        with self.service.reading():
             meeting = self.service.meeting(meeting_id)
             for attendee in (meeting.attendees.values() if meeting is not None else ()):
                 if attendee.join_token == token:
