@@ -11,10 +11,10 @@ from botocore import xform_name
 
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.ground.model import error_shapes, service_model
-from chime_mock.ground.errors import ServiceError
+from chime_mock.ground.errors import ChimeMockError, ServiceError
 
 
-class UserCallbackError(Exception):
+class UserCallbackError(ChimeMockError):
     """Carries an exception raised by a test's own callback (a ``when=``
     predicate) out of the pipeline, so it reaches the test as itself."""
 

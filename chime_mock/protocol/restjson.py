@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote
 from botocore.model import OperationModel, Shape
 
 from chime_mock.ground.model import error_shapes, service_model
-from chime_mock.ground.errors import BadRequest, ServiceError
+from chime_mock.ground.errors import BadRequest, ChimeMockError, ServiceError
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.protocol.envelope import WireResponse, error_envelope
 from chime_mock.protocol.validation import (Check, FastValidatorCompiler, Valid, ValidatorCompiler, bad_request, camel,
@@ -91,7 +91,7 @@ class _EncodedValues:
 _ENCODED = _EncodedValues()
 
 
-class RouteNotFound(Exception):
+class RouteNotFound(ChimeMockError, LookupError):
     """No operation of the model matches the request's method, path and query."""
 
 

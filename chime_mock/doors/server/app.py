@@ -28,6 +28,7 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote
 
+from chime_mock.ground.errors import ChimeMockError
 from chime_mock.doors.request import answer, scope_of
 from chime_mock.doors.server.control import ControlAPI
 from chime_mock.doors.server.wire import Answer, error_answer
@@ -62,7 +63,7 @@ _PLACEHOLDER = (
     "<a href='/_chime_mock/health'>health</a>.</p></body></html>")
 
 
-class RequestTooLarge(Exception):
+class RequestTooLarge(ChimeMockError):
     pass
 
 

@@ -44,6 +44,8 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, List, Optional, Tuple, cast
 
+from chime_mock.ground.errors import ChimeMockError
+
 if TYPE_CHECKING:  # the server module is imported only when serving
     from chime_mock.doors.server.app import ChimeApp
 
@@ -60,7 +62,7 @@ STALL_TIMEOUT = 5.0
 MAX_STATE_BYTES = 512 * 1024 * 1024
 
 
-class StateError(Exception):
+class StateError(ChimeMockError):
     """--state cannot be used: one line saying why (exit 2 at start, 1 at stop)."""
 
 

@@ -24,8 +24,10 @@ import urllib.request
 from typing import Any, Dict, List, Optional, Sequence, cast
 from urllib.parse import quote, urlencode
 
+from chime_mock.ground.errors import ChimeMockError
 
-class ChimeMockClientError(Exception):
+
+class ChimeMockClientError(ChimeMockError):
     """The control API answered with an error (``status``, ``code``, ``message``)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:

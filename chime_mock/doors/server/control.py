@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote
 from chime_mock.backend.rules import Attendee, Meeting
 from chime_mock.controls.journal import Call, Fault
 from chime_mock.ground.accounts import is_account_id
-from chime_mock.ground.errors import ServiceError
+from chime_mock.ground.errors import ChimeMockError, ServiceError
 from chime_mock.ground.model import SERVICE_NAME
 from chime_mock.doors.server.wire import Answer, error_answer
 from chime_mock.protocol.restjson import protocol
@@ -50,7 +50,7 @@ PAGE_BYTES = 1024 * 1024
 MAX_COUNT = 10 ** 9
 
 
-class ControlError(Exception):
+class ControlError(ChimeMockError):
     def __init__(self, status: int, error_type: str, message: str) -> None:
         super().__init__(message)
         self.status = status
