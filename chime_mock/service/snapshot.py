@@ -27,6 +27,7 @@ import typing
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.ground.ids import check_state
+from chime_mock.ground.strictjson import MAX_DEPTH, depth_problem
 from chime_mock.backend.rules import Attendee, ChimeBackend, Meeting, RegionState
 
 if typing.TYPE_CHECKING:  # pragma: no cover
@@ -55,25 +56,6 @@ _MEETING_KEYS = {f[0] for f in _MEETING_FIELDS} | {"attendees", "next_seq"}
 _ATTENDEE_KEYS = {f[0] for f in _ATTENDEE_FIELDS}
 _TOP_KEYS = {KEY, "chime_mock", "now", "clock_offset", "token_secret", "ids", "regions", "events"}
 _REGION_KEYS = {"account", "region", "tokens", "meetings"}
-
-#: The deepest nesting a snapshot may have (a real one is under 10 levels deep);
-#: deeper documents are refused before anything walks them recursively.
-MAX_DEPTH = 64
-
-
-def depth_problem(value: Any, limit: int = MAX_DEPTH) -> Optional[str]:
-    """None if ``value`` (parsed JSON) nests at most ``limit`` objects/lists
-    deep, else a sentence saying it does not (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return f"it nests deeper than {limit} levels"
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return None
-
 
 def _unknown(data: Dict[str, Any], known: Any, where: str) -> None:
     extra = sorted(str(k) for k in data if k not in known)
@@ -348,8 +330,6 @@ def load(service: "ChimeService", data: Any) -> None:
         raise ValueError(f"token_secret must be hex: {exc}") from None
     rng_state: Optional[Tuple[Any, ...]] = None
     if data.get("ids") is not None:
-        from chime_mock.ground.ids import check_state
-
         try:
             rng_state = check_state(data["ids"])
         except ValueError as exc:

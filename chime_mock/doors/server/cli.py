@@ -44,6 +44,7 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, List, Optional, Tuple, cast
 
+from chime_mock.ground import strictjson
 from chime_mock.ground.errors import ChimeMockError
 
 if TYPE_CHECKING:  # the server module is imported only when serving
@@ -231,10 +232,6 @@ def _url_host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _connection_limit() -> int:
     """As many open connections as the process's file limit leaves room for
     (waitress's default of 100 lets 100 idle keep-alive clients lock others out)."""
@@ -297,7 +294,7 @@ def load_state(service: Any, path: str) -> bool:
             raw = handle.read(MAX_STATE_BYTES + 1)
         if len(raw) > MAX_STATE_BYTES:
             raise ValueError(f"--state {path}: larger than {MAX_STATE_BYTES} bytes, not a snapshot")
-        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        data = strictjson.loads(raw)
     except RecursionError:
         raise ValueError(f"--state {path}: cannot read a snapshot: it nests too deeply") from None
     except (OSError, ValueError) as exc:

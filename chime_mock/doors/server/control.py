@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote
 
 from chime_mock.backend.rules import Attendee, Meeting
 from chime_mock.controls.journal import Call, Fault
+from chime_mock.ground import strictjson
 from chime_mock.ground.accounts import is_account_id
 from chime_mock.ground.errors import ChimeMockError, ServiceError
 from chime_mock.ground.model import SERVICE_NAME
@@ -37,7 +38,7 @@ PREFIX = "/_chime_mock"
 #: snapshot, is under 10 levels): deeper bodies are a 400, refused before
 #: anything walks them (a fault's ``Match`` 980 deep used to break every
 #: later ``GET faults``).
-MAX_DEPTH = 64
+MAX_DEPTH = strictjson.MAX_DEPTH
 #: Pages of the journal, state and faults reads: ``limit`` items by default
 #: and at most ``MAX_PAGE``, and no more than about ``PAGE_BYTES`` of JSON
 #: (at least one item), so no answer is large enough to hold a worker for a
@@ -168,11 +169,6 @@ def _paged(items: List[Tuple[Any, Dict[str, Any]]], more: Optional[Any]) -> Tupl
     return out, (None if more is None else str(more))
 
 
-def _no_constant(name: str) -> Any:
-    """JSON has no NaN or Infinity (Python's parser accepts them; JavaScript's does not)."""
-    raise ValueError(f"{name} is not JSON")
-
-
 class ControlAPI:
     """Routes ``/_chime_mock/...`` requests to the service's controls."""
 
@@ -240,16 +236,14 @@ class ControlAPI:
         if not body.strip():
             return {}
         try:
-            data = json.loads(body, parse_constant=_no_constant)
+            data = strictjson.loads(body)
         except RecursionError:
             raise _bad(f"The request body nests deeper than {MAX_DEPTH} levels") from None
         except (ValueError, UnicodeDecodeError):
             raise _bad("The request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise _bad(f"The request body must be a JSON object, got {type(data).__name__}")
-        from chime_mock.service.snapshot import depth_problem
-
-        if depth_problem(data, MAX_DEPTH):
+        if strictjson.depth_problem(data, MAX_DEPTH):
             raise _bad(f"The request body nests deeper than {MAX_DEPTH} levels")
         return data
 
