@@ -26,9 +26,14 @@ import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
+from chime_mock.backend.rules import Attendee, ChimeBackend, Meeting, RegionState, external_id_problem
+from chime_mock.ground import regions
+from chime_mock.ground.accounts import is_account_id
 from chime_mock.ground.ids import check_state
-from chime_mock.ground.strictjson import MAX_DEPTH, depth_problem
-from chime_mock.backend.rules import Attendee, ChimeBackend, Meeting, RegionState
+from chime_mock.ground.strictjson import depth_problem
+from chime_mock.ground.version import __version__
+from chime_mock.protocol.restjson import protocol
+from chime_mock.service.config import check_region, finite_seconds
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from chime_mock.service.pipeline import ChimeService
@@ -66,7 +71,6 @@ def _unknown(data: Dict[str, Any], known: Any, where: str) -> None:
 
 def dump(service: "ChimeService") -> Dict[str, Any]:
     """The service's state as a JSON-safe dict (see the module docstring)."""
-    from chime_mock.ground.version import __version__
 
     backend = service.backend
     with backend.lock:
@@ -195,7 +199,6 @@ _CAPABILITY_KINDS = {"Audio", "Video", "Content"}
 
 def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
     """The first constraint of ``operation``'s input that ``params`` break, or None."""
-    from chime_mock.protocol.restjson import protocol
 
     op = protocol().operations[operation]
     errors: List[str] = []
@@ -207,8 +210,6 @@ def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
 def _check_meeting(meeting: Meeting, where: str) -> None:
     """What the API itself guarantees of a live meeting, so a restored one
     answers every later call as a created one would."""
-    from chime_mock.ground import regions
-    from chime_mock.backend.rules import ChimeBackend as Rules, external_id_problem
 
     if not _GUID.fullmatch(meeting.meeting_id):
         raise ValueError(f"{where}.meeting_id must be a lower-case meeting ID, got {meeting.meeting_id!r}")
@@ -250,7 +251,7 @@ def _check_meeting(meeting: Meeting, where: str) -> None:
                                                      "ExternalUserId": attendee.external_user_id,
                                                      "Capabilities": attendee.capabilities})
                    or external_id_problem(attendee.external_user_id)
-                   or Rules.capability_problem(meeting, attendee.capabilities))
+                   or ChimeBackend.capability_problem(meeting, attendee.capabilities))
         if problem:
             raise ValueError(f"{spot}: {problem}")
     if len(meeting.attendees) > meeting.max_attendees:
@@ -258,7 +259,6 @@ def _check_meeting(meeting: Meeting, where: str) -> None:
 
 
 def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) -> None:
-    from chime_mock.service.config import check_region
 
     try:
         check_region(state.region, "region")
@@ -304,8 +304,17 @@ def _load_events(data: Any) -> Tuple[int, Optional[Tuple[Any, ...]]]:
         raise ValueError(f"events.ids is not a usable generator state: {exc}") from None
 
 
-def load(service: "ChimeService", data: Any) -> None:
-    """Replace the service's state with snapshot ``data`` (all or nothing)."""
+class _Settings(typing.NamedTuple):
+    """What a snapshot holds besides the meetings."""
+    offset: float
+    secret: bytes
+    ids: Optional[Tuple[Any, ...]]
+    event_cursor: int
+    event_ids: Optional[Tuple[Any, ...]]
+
+
+def _check_document(data: Any) -> Dict[str, Any]:
+    """``data`` if it is a snapshot of this format, not too deep, with only known fields."""
     if not isinstance(data, dict):
         raise ValueError(f"a snapshot must be a JSON object, got {type(data).__name__}")
     version = data.get(KEY)
@@ -316,8 +325,10 @@ def load(service: "ChimeService", data: Any) -> None:
     if problem:
         raise ValueError(f"not a snapshot: {problem}")
     _unknown(data, _TOP_KEYS, "the snapshot ")
-    from chime_mock.service.config import finite_seconds
+    return data
 
+
+def _load_settings(data: Dict[str, Any]) -> _Settings:
     try:
         offset = finite_seconds(data.get("clock_offset", 0.0), "clock_offset", "a finite number of seconds")
     except TypeError as exc:
@@ -328,62 +339,76 @@ def load(service: "ChimeService", data: Any) -> None:
         raise ValueError("token_secret is missing") from None
     except ValueError as exc:
         raise ValueError(f"token_secret must be hex: {exc}") from None
-    rng_state: Optional[Tuple[Any, ...]] = None
+    ids: Optional[Tuple[Any, ...]] = None
     if data.get("ids") is not None:
         try:
-            rng_state = check_state(data["ids"])
+            ids = check_state(data["ids"])
         except ValueError as exc:
             raise ValueError(f"ids is not a valid generator state: {exc}") from None
     event_cursor, event_ids = _load_events(data.get("events"))
+    return _Settings(offset, secret, ids, event_cursor, event_ids)
+
+
+def _load_region(item: Any, where: str, seen: Dict[str, str]) -> RegionState:
+    """One (account, region) of a snapshot: its meetings, checked on their own
+    and against each other (``seen``: meeting ID -> where it was read)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"{where} must be an object")
+    _unknown(item, _REGION_KEYS, f"{where} ")
+    account = _check(item.get("account"), str, f"{where}.account")
+    region = _check(item.get("region"), str, f"{where}.region")
+    if not is_account_id(account):
+        raise ValueError(f"{where}.account must be 12 ASCII digits, got {account!r}")
+    state = RegionState(account, region)
+    state.tokens = _check(item.get("tokens", {}), Dict[str, str], f"{where}.tokens")
+    meetings = item.get("meetings", [])
+    if not isinstance(meetings, list):
+        raise ValueError(f"{where}.meetings must be a list")
+    for m_index, m_data in enumerate(meetings):
+        spot = f"{where}.meetings[{m_index}]"
+        meeting = _load_meeting(m_data, account, region, spot)
+        if meeting.meeting_id in seen:
+            raise ValueError(f"{spot}: meeting {meeting.meeting_id} appears twice")
+        seen[meeting.meeting_id] = spot
+        state.meetings[meeting.meeting_id] = meeting
+    for meeting in state.meetings.values():
+        links = list(meeting.replicas) + ([meeting.primary_meeting_id] if meeting.primary_meeting_id else [])
+        for other in links:
+            if other not in state.meetings:
+                raise ValueError(f"{seen[meeting.meeting_id]} links to meeting {other}, "
+                                 f"which is not in {account}/{region}")
+    _check_region_state(state, where, seen)
+    return state
+
+
+def load(service: "ChimeService", data: Any) -> None:
+    """Replace the service's state with snapshot ``data`` (all or nothing:
+    everything is read and checked before anything changes)."""
+    settings = _load_settings(_check_document(data))
     regions = data.get("regions", [])
     if not isinstance(regions, list):
         raise ValueError("regions must be a list")
     states: Dict[Tuple[str, str], RegionState] = {}
     seen: Dict[str, str] = {}
-    for r_index, item in enumerate(regions):
-        where = f"regions[{r_index}]"
-        if not isinstance(item, dict):
-            raise ValueError(f"{where} must be an object")
-        _unknown(item, _REGION_KEYS, f"{where} ")
-        account = _check(item.get("account"), str, f"{where}.account")
-        region = _check(item.get("region"), str, f"{where}.region")
-        if not (len(account) == 12 and account.isdigit()):
-            raise ValueError(f"{where}.account must be 12 digits, got {account!r}")
-        if (account, region) in states:
-            raise ValueError(f"{where}: {account}/{region} appears twice")
-        state = RegionState(account, region)
-        state.tokens = _check(item.get("tokens", {}), Dict[str, str], f"{where}.tokens")
-        meetings = item.get("meetings", [])
-        if not isinstance(meetings, list):
-            raise ValueError(f"{where}.meetings must be a list")
-        for m_index, m_data in enumerate(meetings):
-            spot = f"{where}.meetings[{m_index}]"
-            meeting = _load_meeting(m_data, account, region, spot)
-            if meeting.meeting_id in seen:
-                raise ValueError(f"{spot}: meeting {meeting.meeting_id} appears twice")
-            seen[meeting.meeting_id] = spot
-            state.meetings[meeting.meeting_id] = meeting
-        for meeting in state.meetings.values():
-            links = list(meeting.replicas) + ([meeting.primary_meeting_id] if meeting.primary_meeting_id else [])
-            for other in links:
-                if other not in state.meetings:
-                    raise ValueError(f"{seen[meeting.meeting_id]} links to meeting {other}, "
-                                     f"which is not in {account}/{region}")
-        _check_region_state(state, where, seen)
-        states[(account, region)] = state
+    for index, item in enumerate(regions):
+        where = f"regions[{index}]"
+        state = _load_region(item, where, seen)
+        if (state.account, state.region) in states:
+            raise ValueError(f"{where}: {state.account}/{state.region} appears twice")
+        states[(state.account, state.region)] = state
 
     backend = service.backend
     with backend.lock:
         fresh = ChimeBackend(service.ids, service.quotas, service.now, lock=backend.lock, emit=backend.emit)
-        fresh.token_secret = secret
+        fresh.token_secret = settings.secret
         fresh.states = states
-        if rng_state is not None:
-            service.ids.setstate(rng_state)
+        if settings.ids is not None:
+            service.ids.setstate(settings.ids)
         service.backend = fresh
-        if event_ids is not None:
-            service.event_ids.setstate(event_ids)
-        service.events._advance_to(event_cursor)
-        service.set_clock_offset(offset)
+        if settings.event_ids is not None:
+            service.event_ids.setstate(settings.event_ids)
+        service.events._advance_to(settings.event_cursor)
+        service.set_clock_offset(settings.offset)
 
 
 __all__ = ["dump", "load", "FORMAT"]
