@@ -314,6 +314,18 @@ class ChimeMeetingsMock:
     async def __aexit__(self, *exc: Any) -> None:
         self.stop()
 
+    def dispatch(self, method: str, url: str, headers: Any, body: bytes, operation: Optional[str] = None,
+                 region: Optional[str] = None) -> Any:
+        """Deprecated (kept for one release): answer one raw HTTP request.  The
+        doors now call ``chime_mock.doors.request.answer`` on the service."""
+        import warnings
+
+        from chime_mock.doors.request import answer
+
+        warnings.warn("ChimeMeetingsMock.dispatch is deprecated; the doors answer through "
+                      "chime_mock.doors.request.answer(service, ...)", DeprecationWarning, stacklevel=2)
+        return answer(self.service, method, url, headers, body, scope_region=region, operation=operation)
+
     # -- decorating ----------------------------------------------------------------
     def _run_activation(self, joinable: bool = True) -> "ChimeMeetingsMock":
         """The activation for one run of a decorated callable: this handle if it
