@@ -329,7 +329,10 @@ class Operation:
         errors: List[str] = []
         assert self.validate is not None  # compiled whenever there is an input shape
         self.validate(params, "", errors)
-        raise_for(errors)
+        if errors:
+            error = bad_request(errors)
+            error.params = params    # what was sent, for the journal
+            raise error
         return params
 
     @staticmethod
