@@ -37,3 +37,28 @@ def test_a_misspelt_keyword_is_a_type_error(tmp_path):
     assert ('Unexpected keyword argument "sed"' in result.stdout
             or 'No overload variant of "mock_chime_meetings"' in result.stdout), result.stdout
     assert "typo.py:3:" in result.stdout
+
+
+@pytest.mark.parametrize("call, name", [
+    ('m.inject("ThrottlingException", tims=2)', "tims"),
+    ('m.inject("ThrottlingException", time=1)', "time"),
+    ('m.inject("ResourceNotFoundException", ResourceName="arn")', "ResourceName"),   # shape members: members={...}
+    ('m.journal.calls(ok="yes")', None),
+    ('m.add_meeting(externalMeetingId="x")', None),   # add_meeting's fields are **kwargs: a runtime check
+])
+def test_mistakes_in_controls_are_type_errors(tmp_path, call, name):
+    source = tmp_path / "mistake.py"
+    source.write_text("from chime_mock import mock_chime_meetings\n\n"
+                      "def test_x() -> None:\n"
+                      "    with mock_chime_meetings() as m:\n"
+                      f"        {call}\n")
+    result = mypy(str(source))
+    if call.startswith("m.add_meeting"):
+        assert result.returncode == 0, result.stdout
+        return
+    assert result.returncode == 1, result.stdout
+    assert "mistake.py:5:" in result.stdout
+    if name is not None:
+        assert f'Unexpected keyword argument "{name}"' in result.stdout, result.stdout
+    else:
+        assert 'Argument "ok"' in result.stdout, result.stdout
