@@ -135,3 +135,19 @@ def test_the_marker_and_the_fixture_fail_the_test_with_an_unfired_fault(tmp_path
     assert "ERROR test_user.py::test_marker_unfired" in out
     assert "ERROR test_user.py::test_fixture_unfired" in out
     assert "ThrottlingException on CreateMeeting" in out and "NotFoundException on GetMeeting" in out
+
+
+def test_a_decorated_runs_own_error_is_not_hidden():
+    @mock_chime_meetings(assert_all_faults_fired=True, as_kwarg="mock")
+    def run(mock):
+        mock.inject("ThrottlingException", "GetMeeting")
+        raise KeyError("the run's own")
+
+    with pytest.raises(KeyError, match="the run's own") as caught:
+        run()
+    assert not isinstance(caught.value.__context__, AssertionError)
+
+
+def test_assert_all_faults_fired_must_be_a_bool():
+    with pytest.raises(TypeError, match="assert_all_faults_fired must be True or False"):
+        ChimeMeetingsMock(assert_all_faults_fired="yes")

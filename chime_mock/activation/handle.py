@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 import unittest
 from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator,
                     Optional, TypeVar, Union, cast, overload)
@@ -325,6 +326,11 @@ class ChimeMeetingsMock:
     async def __aexit__(self, *exc: Any) -> None:
         self._exit(exc[0] is not None)
 
+    def _finish(self) -> None:
+        """Stop at the end of a decorated run (in its ``finally``): the
+        unfired-fault check does not hide the run's own error."""
+        self._exit(sys.exc_info()[1] is not None)
+
     def _exit(self, failing: bool) -> None:
         """Stop; the unfired-fault check does not hide an error already on its way."""
         if failing:
@@ -405,7 +411,7 @@ class ChimeMeetingsMock:
                             except StopAsyncIteration:
                                 return
                 finally:
-                    activation.stop()
+                    activation._finish()
             wrapper = async_gen_wrapper
         elif inspect.iscoroutinefunction(target):
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -413,7 +419,7 @@ class ChimeMeetingsMock:
                 try:
                     return await target(*args, **bind(kwargs, activation))
                 finally:
-                    activation.stop()
+                    activation._finish()
             wrapper = async_wrapper
         elif inspect.isgeneratorfunction(target):
             def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
@@ -422,7 +428,7 @@ class ChimeMeetingsMock:
                 try:
                     return (yield from target(*args, **bind(kwargs, activation)))
                 finally:
-                    activation.stop()
+                    activation._finish()
             wrapper = gen_wrapper
         else:
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -430,7 +436,7 @@ class ChimeMeetingsMock:
                 try:
                     result = target(*args, **bind(kwargs, activation))
                 finally:
-                    activation.stop()
+                    activation._finish()
                 _refuse_lazy_result(target, result)
                 return result
             wrapper = sync_wrapper
@@ -453,7 +459,7 @@ class ChimeMeetingsMock:
                 try:
                     return original_run(test_self, result)
                 finally:
-                    activation.stop()
+                    activation._finish()
             setattr(cls, "run", run)
         elif callable(getattr(cls, "setup_method", None)):
             # pytest-style class: the activation spans setup_method, the test and teardown_method.
