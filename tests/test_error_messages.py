@@ -207,15 +207,18 @@ def _run_pytest(tmp_path, source):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("option, meant", [("sed", "seed"), ("retry_delay", "retry_delays"),
-                                           ("assertAllFaultsFired", "assert_all_faults_fired")])
-def test_marker_options(tmp_path, option, meant):
-    result = _run_pytest(tmp_path, f"""
-        import pytest
-
+def test_marker_options(tmp_path):
+    """Misspelt marker options, each named with its suggestion (one pytest run:
+    collection reports every problem at once)."""
+    cases = [("sed", "seed"), ("retry_delay", "retry_delays"), ("assertAllFaultsFired", "assert_all_faults_fired"),
+             ("accountId", "account_id")]
+    tests = "".join(f"""
         @pytest.mark.chime_meetings({option}=1)
-        def test_x(chime_meetings):
+        def test_{index}(chime_meetings):
             pass
-    """)
-    assert result.returncode == 4, result.stdout + result.stderr
-    assert f"unknown option {option!r}; did you mean {meant!r}?" in result.stdout + result.stderr
+    """ for index, (option, _) in enumerate(cases))
+    result = _run_pytest(tmp_path, "import pytest\n" + textwrap.dedent(tests))
+    out = result.stdout + result.stderr
+    assert result.returncode == 4, out
+    for option, meant in cases:
+        assert f"unknown option {option!r}; did you mean {meant!r}?" in out, out
