@@ -23,6 +23,7 @@ Which service answers a call (see README, "Nesting and concurrency"):
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
@@ -502,6 +503,11 @@ class ChimeMeetingsMock:
             @functools.wraps(original_run)
             def run(test_self: unittest.TestCase, result: Any = None) -> Any:
                 activation = handle._run_activation()
+                if hasattr(test_self, "_asyncioTestContext"):
+                    # IsolatedAsyncioTestCase (3.11+) runs asyncSetUp, the test and
+                    # asyncTearDown in a context copied when the case was built,
+                    # before this activation: give it one that carries it.
+                    setattr(test_self, "_asyncioTestContext", contextvars.copy_context())
                 try:
                     return original_run(test_self, result)
                 finally:
@@ -523,7 +529,7 @@ class ChimeMeetingsMock:
             raw = inspect.getattr_static(cls, name)
             func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
             if inspect.isfunction(func) and not getattr(func, "_chime_mock_wrapped", False):
-                wrapped = self._decorate(raw, None)
+                wrapped = self._class_hook(raw) if name in _CLASS_HOOKS else self._decorate(raw, None)
                 setattr(_function_of(wrapped), "_chime_mock_wrapped", True)
                 setattr(cls, name, wrapped)
         # Nested test classes, which pytest collects too.
@@ -531,6 +537,30 @@ class ChimeMeetingsMock:
             if inspect.isclass(value) and name.startswith("Test") and "_chime_mock_handle" not in vars(value):
                 self._decorate_class(value)
         return cls
+
+    def _class_hook(self, raw: Any) -> Any:
+        """``setUpClass``/``setup_class`` & co. in an activation, with the
+        parameters they were written with (pytest passes the class or not by
+        the function's own argument count)."""
+        func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+        handle = self
+
+        def run(*args: Any) -> Any:
+            activation = handle._run_activation()
+            try:
+                return func(*args)
+            finally:
+                activation.stop()
+
+        hook: Callable[..., Any]
+        if func.__code__.co_argcount >= 1:
+            def hook(first: Any) -> Any:
+                return run(first)
+        else:
+            def hook() -> Any:
+                return run()
+        functools.update_wrapper(hook, func)
+        return type(raw)(hook) if isinstance(raw, (staticmethod, classmethod)) else hook  # type: ignore[arg-type]
 
     def _wrap_setup_teardown(self, cls: type) -> None:
         setup = inspect.getattr_static(cls, "setup_method")
@@ -622,7 +652,11 @@ def mock_chime_meetings(target: Any = None, **config: Any) -> Any:
 
 
 def current() -> Optional[ChimeMeetingsMock]:
-    """The mock answering Chime calls here (this thread or task), or None."""
+    """The mock answering Chime calls here (this thread or task), or None
+    (also where the activation this work belonged to has ended: its Chime
+    calls are refused)."""
+    if registry.stale_here():
+        return None
     activation = registry.current()
     return None if activation is None else cast(ChimeMeetingsMock, activation.handle)
 
