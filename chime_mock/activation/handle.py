@@ -29,6 +29,7 @@ import inspect
 import logging
 import sys
 import unittest
+import warnings
 from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, List,
                     Optional, TypeVar, Union, cast, overload)
 
@@ -90,6 +91,25 @@ class ChimeMeetingsMock:
     empty state; the first starts with whatever was seeded on the handle
     before it (``add_meeting``, ``inject``...).  The configuration keywords
     are those of ``ChimeService``.
+
+    What a handle offers, by group (each passes through to its service):
+
+    * activation: ``start``/``stop``, ``with``, decorating, ``active``;
+    * configuration: ``account_id``, ``default_region``, ``seed``, ``quotas``,
+      ``auto_end``, ``retry_delays``;
+    * state reads: ``meetings``, ``meeting``, ``attendees``, ``tags``,
+      ``transcription``, ``connected``, ``snapshot``;
+    * seeding: ``add_meeting``, ``add_attendee``, ``end_meeting``, ``restore``,
+      ``reset``;
+    * the journal: ``journal``;
+    * faults: ``inject``, ``remove_fault``, ``faults``, ``assert_all_faults_fired``;
+    * the clock: ``now``, ``advance``, ``set_time``, ``end_due_meetings``;
+    * what clients do: ``join``, ``leave``, ``drop``, ``start_video``,
+      ``stop_video``, ``start_content_share``, ``stop_content_share``,
+      ``drop_content_share`` (``set_connected`` is the older spelling);
+    * meeting events: ``events``, ``wait_for_event``, ``subscribe``,
+      ``deliveries``;
+    * the service itself: ``service``.
 
     :param service: activate this existing service instead of a new one (its
         state is never reset by the handle; share one service between several
@@ -181,6 +201,9 @@ class ChimeMeetingsMock:
 
     @property
     def backend(self) -> "ChimeBackend":
+        """Deprecated (kept for one release): the service's internals; use ``service.backend``."""
+        warnings.warn("ChimeMeetingsMock.backend is deprecated: read state with meetings(), meeting(), "
+                      "attendees()..., or use service.backend", DeprecationWarning, stacklevel=2)
         return self.service.backend
 
     @property
@@ -194,6 +217,8 @@ class ChimeMeetingsMock:
 
     @property
     def ids(self) -> IdGenerator:
+        """Deprecated (kept for one release): the ID generator; use ``service.ids``."""
+        warnings.warn("ChimeMeetingsMock.ids is deprecated: use service.ids", DeprecationWarning, stacklevel=2)
         return self.service.ids
 
     # -- meeting events (docs/events.md) ---------------------------------------------
@@ -377,8 +402,6 @@ class ChimeMeetingsMock:
                  region: Optional[str] = None) -> Any:
         """Deprecated (kept for one release): answer one raw HTTP request.  The
         doors now call ``chime_mock.doors.request.answer`` on the service."""
-        import warnings
-
         from chime_mock.doors.request import answer
 
         warnings.warn("ChimeMeetingsMock.dispatch is deprecated; the doors answer through "
