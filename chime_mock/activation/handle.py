@@ -447,69 +447,14 @@ class ChimeMeetingsMock:
         if not callable(target):
             raise TypeError(f"mock_chime_meetings cannot decorate {target!r}: "
                             f"expected a function, coroutine function, generator function or class")
-        handle = self
-
-        def bind(kwargs: Dict[str, Any], activation: "ChimeMeetingsMock") -> Dict[str, Any]:
-            if as_kwarg is not None:
-                kwargs[as_kwarg] = activation
-            return kwargs
-
-        wrapper: Callable[..., Any]
         if inspect.isasyncgenfunction(target):
-            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-                activation = handle._run_activation(joinable=False)
-                try:
-                    agen = target(*args, **bind(kwargs, activation))
-                    try:
-                        item = await agen.__anext__()
-                    except StopAsyncIteration:
-                        return
-                    while True:
-                        try:
-                            sent = yield item
-                        except GeneratorExit:
-                            await agen.aclose()
-                            raise
-                        except BaseException as exc:  # thrown in: pass it on to the generator
-                            try:
-                                item = await agen.athrow(exc)
-                            except StopAsyncIteration:
-                                return
-                        else:
-                            try:
-                                item = await agen.asend(sent)
-                            except StopAsyncIteration:
-                                return
-                finally:
-                    activation._finish()
-            wrapper = async_gen_wrapper
+            wrapper = _wrap_async_generator(self, target, as_kwarg)
         elif inspect.iscoroutinefunction(target):
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                activation = handle._run_activation()
-                try:
-                    return await target(*args, **bind(kwargs, activation))
-                finally:
-                    activation._finish()
-            wrapper = async_wrapper
+            wrapper = _wrap_coroutine(self, target, as_kwarg)
         elif inspect.isgeneratorfunction(target):
-            def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-                # Active from the first next() until the generator finishes or is closed.
-                activation = handle._run_activation(joinable=False)
-                try:
-                    return (yield from target(*args, **bind(kwargs, activation)))
-                finally:
-                    activation._finish()
-            wrapper = gen_wrapper
+            wrapper = _wrap_generator(self, target, as_kwarg)
         else:
-            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                activation = handle._run_activation()
-                try:
-                    result = target(*args, **bind(kwargs, activation))
-                finally:
-                    activation._finish()
-                _refuse_lazy_result(target, result)
-                return result
-            wrapper = sync_wrapper
+            wrapper = _wrap_function(self, target, as_kwarg)
         functools.update_wrapper(wrapper, target)
         if as_kwarg is not None:  # pytest must not look for a fixture of that name
             signature = inspect.signature(target)
@@ -616,6 +561,76 @@ class ChimeMeetingsMock:
 
 
 # Class-level set-up and tear-down that unittest and pytest call on the class.
+# -- one wrapper per kind of callable: each run of it is one activation -------------------
+def _bind(kwargs: Dict[str, Any], as_kwarg: Optional[str], activation: ChimeMeetingsMock) -> Dict[str, Any]:
+    if as_kwarg is not None:
+        kwargs[as_kwarg] = activation
+    return kwargs
+
+
+def _wrap_function(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+        activation = handle._run_activation()
+        try:
+            result = target(*args, **_bind(kwargs, as_kwarg, activation))
+        finally:
+            activation._finish()
+        _refuse_lazy_result(target, result)
+        return result
+    return sync_wrapper
+
+
+def _wrap_coroutine(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+        activation = handle._run_activation()
+        try:
+            return await target(*args, **_bind(kwargs, as_kwarg, activation))
+        finally:
+            activation._finish()
+    return async_wrapper
+
+
+def _wrap_generator(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        # Active from the first next() until the generator finishes or is closed.
+        activation = handle._run_activation(joinable=False)
+        try:
+            return (yield from target(*args, **_bind(kwargs, as_kwarg, activation)))
+        finally:
+            activation._finish()
+    return gen_wrapper
+
+
+def _wrap_async_generator(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        activation = handle._run_activation(joinable=False)
+        try:
+            agen = target(*args, **_bind(kwargs, as_kwarg, activation))
+            try:
+                item = await agen.__anext__()
+            except StopAsyncIteration:
+                return
+            while True:
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    await agen.aclose()
+                    raise
+                except BaseException as exc:  # thrown in: pass it on to the generator
+                    try:
+                        item = await agen.athrow(exc)
+                    except StopAsyncIteration:
+                        return
+                else:
+                    try:
+                        item = await agen.asend(sent)
+                    except StopAsyncIteration:
+                        return
+        finally:
+            activation._finish()
+    return async_gen_wrapper
+
+
 _CLASS_HOOKS = ("setUpClass", "tearDownClass", "setup_class", "teardown_class")
 
 
