@@ -2,6 +2,8 @@
 the marker and the fixture, and ``handle.assert_all_faults_fired()``."""
 from __future__ import annotations
 
+import re
+
 import asyncio
 import os
 import subprocess
@@ -130,7 +132,8 @@ def test_the_marker_and_the_fixture_fail_the_test_with_an_unfired_fault(tmp_path
     """)
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
-    assert "4 passed, 2 errors" in out, out     # pytest counts a teardown error besides the pass
+    # pytest counts a teardown error besides the pass (and may count library warnings between)
+    assert re.search(r"\b4 passed, (\d+ warnings?, )?2 errors\b", out), out
     assert "PluggyTeardownRaisedWarning" not in out
     assert "ERROR test_user.py::test_marker_unfired" in out
     assert "ERROR test_user.py::test_fixture_unfired" in out

@@ -91,7 +91,7 @@ def publish_sns(topic_arn: str, message: str, *, group: str, dedup: str) -> None
     except Exception:
         raise Unreachable(f"no SNS topic {topic_arn} in moto") from None
     try:
-        backend.publish(message=message, arn=topic_arn, **_fifo_ids(name, group, dedup))
+        backend.publish(message=message, arn=topic_arn, message_attributes={}, **_fifo_ids(name, group, dedup))
     except Exception as exc:
         raise Unreachable(_reason(exc, f"topic {topic_arn}")) from None
 

@@ -228,7 +228,7 @@ def check_limit(value: Any, argument: str = "limit") -> int:
         raise TypeError(f"{argument} must be a whole number of events (at least 1), got {value!r}")
     if value < 1:
         raise ValueError(f"{argument} must be at least 1 (the number of events kept), got {value!r}")
-    return value
+    return int(value)
 
 
 def _check_cursor(value: Any, argument: str) -> int:
@@ -236,7 +236,7 @@ def _check_cursor(value: Any, argument: str) -> int:
         raise TypeError(f"{argument} must be an event seq (an integer, 0 for the start), got {value!r}")
     if value < 0:
         raise ValueError(f"{argument} must not be negative, got {value!r}")
-    return value
+    return int(value)
 
 
 def _check_timeout(value: Any) -> float:
