@@ -6,10 +6,11 @@ Plain objects, no rules: the rooms (``meetings``, ``attendees``, ``media``,
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Tuple, Type, TypeVar, cast
 
 from chime_mock.ground import regions
 from chime_mock.ground.errors import BadRequest
@@ -41,9 +42,14 @@ def validation_error(field_name: str, constraint: str, value: Optional[str] = No
     return bad_request([violation(field_name, constraint, value)])
 
 
+# Every ASCII character the pattern accepts: an ASCII ID made of these alone
+# matches (``str.strip`` leaves nothing), without running the regex.
+_EXTERNAL_ID_ASCII = "".join(c for c in map(chr, range(128)) if _EXTERNAL_ID.fullmatch(c))
+
+
 def external_id_problem(value: str) -> Optional[str]:
     """Why ``value`` is not a valid external ID, or None (doc pattern, ``aws:``)."""
-    if _EXTERNAL_ID.fullmatch(value) is None:
+    if not (value.isascii() and not value.strip(_EXTERNAL_ID_ASCII)) and _EXTERNAL_ID.fullmatch(value) is None:
         return f"Member must satisfy regular expression pattern: {EXTERNAL_ID_PATTERN}"
     if value[:4].lower() == "aws:":
         return "Member must not begin with the reserved prefix 'aws:' (case insensitive)"
@@ -70,6 +76,76 @@ class Quotas:
         return cls(active_meetings=250, replicas_per_primary=4, requests_per_second=10)
 
 
+class Capabilities(Dict[str, str]):
+    """An attendee's ``Capabilities`` (``Audio``, ``Video``, ``Content``):
+    read-only, because attendees with the same capabilities share one
+    (assign a new dict to ``attendee.capabilities`` to change them).  It is
+    a ``dict`` for every reader (JSON, ``==``); a copy is a plain dict."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("an attendee's capabilities are shared and read-only: assign a new dict to "
+                        "attendee.capabilities instead of changing this one")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _read_only
+    __ior__ = _read_only
+
+    def copy(self) -> Dict[str, str]:
+        return dict(self)
+
+    def __copy__(self) -> Dict[str, str]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Dict[str, str]:
+        return dict(self)   # the values are strings
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+
+_SHARED_CAPABILITIES: Dict[Tuple[Any, ...], Capabilities] = {}
+_KNOWN_CAPABILITY = frozenset(("SendReceive", "Send", "Receive", "None"))
+
+
+def shared_capabilities(caps: Dict[str, str]) -> Dict[str, str]:
+    """The one read-only ``Capabilities`` equal to ``caps`` (attendees share
+    them); ``caps`` itself when it is not exactly Audio, Video and Content
+    with values the service knows (so the table stays small)."""
+    if type(caps) is Capabilities:
+        return caps
+    try:
+        key = (caps["Audio"], caps["Video"], caps["Content"])
+    except (KeyError, TypeError):
+        return caps
+    if len(caps) != 3 or not all(type(value) is str for value in key):
+        return caps
+    shared = _SHARED_CAPABILITIES.get(key)
+    if shared is None:
+        if not _KNOWN_CAPABILITY.issuperset(key):
+            return caps
+        shared = _SHARED_CAPABILITIES.setdefault(key, Capabilities(Audio=key[0], Video=key[1], Content=key[2]))
+    return shared
+
+
+C = TypeVar("C")
+
+
+def _slotted(cls: Type[C], extra: Iterable[str] = ()) -> Type[C]:
+    """``cls`` (a dataclass) rebuilt with ``__slots__`` for its fields, as
+    ``dataclass(slots=True)`` does on Python 3.10+ (this runs on 3.9 too)."""
+    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    body = dict(cls.__dict__)
+    body["__slots__"] = names + tuple(extra)
+    for name in names:
+        body.pop(name, None)    # the defaults live in __init__
+    body.pop("__dict__", None)
+    body.pop("__weakref__", None)
+    new = cast(Type[C], type(cls.__name__, cls.__bases__, body))
+    new.__qualname__ = cls.__qualname__
+    return new
+
+
 @dataclass(eq=False)
 class Attendee:
     attendee_id: str
@@ -83,12 +159,18 @@ class Attendee:
     content: bool = False       # sharing content now (the "#content" attendee is joined)
 
     def to_wire(self) -> Dict[str, Any]:
+        """The API's ``Attendee`` object: a fresh dict; its ``Capabilities``
+        is the attendee's own (read-only: copy it to change it)."""
         return {
             "ExternalUserId": self.external_user_id,
             "AttendeeId": self.attendee_id,
             "JoinToken": self.join_token,
-            "Capabilities": dict(self.capabilities),
+            "Capabilities": self.capabilities,
         }
+
+
+# Slots keep a stored attendee small (no per-instance __dict__).
+Attendee = _slotted(Attendee)  # type: ignore[misc]
 
 
 _MEETING_WIRE_FIELDS = frozenset((
@@ -120,7 +202,7 @@ class Meeting:
     replicas: List[str] = field(default_factory=list)
     # creation-ordered attendee sequence numbers, for stable paging (D15)
     _seqs: List[int] = field(default_factory=list, repr=False)
-    _by_seq: Dict[int, Attendee] = field(default_factory=dict, repr=False)
+    _by_seq: List[Attendee] = field(default_factory=list, repr=False)   # the attendees, in _seqs' order
     _next_seq: int = field(default=1, repr=False)
     # the last moment somebody was connected (or creation), for idle expiry
     last_occupied_at: float = 0.0
@@ -128,10 +210,16 @@ class Meeting:
     #: (ExternalMeetingId, MediaRegion), shared by the meeting's events.
     event_source: Optional[Tuple[str, str]] = field(default=None, repr=False, compare=False)
 
+    #: The capabilities a new attendee gets (``AttendeeRules.default_capabilities``),
+    #: kept once worked out; not a field: assigning ``meeting_features`` drops it.
+    _default_caps = None  # type: Optional[Dict[str, str]]
+
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if name in _MEETING_WIRE_FIELDS:
             object.__setattr__(self, "_wire", None)
+            if name == "meeting_features":
+                object.__setattr__(self, "_default_caps", None)
 
     @property
     def meeting_arn(self) -> str:
@@ -182,7 +270,7 @@ class Meeting:
         self.attendees[attendee.attendee_id] = attendee
         self.by_external_id[attendee.external_user_id] = attendee
         self._seqs.append(attendee.seq)
-        self._by_seq[attendee.seq] = attendee
+        self._by_seq.append(attendee)
 
     def remove_attendee(self, attendee: Attendee) -> None:
         del self.attendees[attendee.attendee_id]
@@ -190,13 +278,13 @@ class Meeting:
             del self.by_external_id[attendee.external_user_id]
         index = bisect_right(self._seqs, attendee.seq) - 1
         del self._seqs[index]
-        del self._by_seq[attendee.seq]
+        del self._by_seq[index]
 
     def page_after(self, last_seq: int, size: int) -> Tuple[List[Attendee], Optional[int]]:
         start = bisect_right(self._seqs, last_seq)
-        seqs = self._seqs[start:start + size]
+        page = self._by_seq[start:start + size]
         more = start + size < len(self._seqs)
-        return [self._by_seq[s] for s in seqs], (seqs[-1] if more else None)
+        return page, (page[-1].seq if more else None)
 
 
 def transcription_detail(meeting: Meeting, config: Dict[str, Any]) -> Dict[str, Any]:
