@@ -153,3 +153,27 @@ def test_one_draw_gives_the_ids_two_draws_gave(seed):
         attendee_id = two.attendee_id()
         assert one.attendee_credentials() == (attendee_id, two.join_token(attendee_id))
     assert one.uuid4() == two.uuid4()
+
+
+@pytest.mark.parametrize("external_id", ["plain-user", 'quo"te\\back', "tab\there\nline", "café «x» ÿ", "emoji-😀",
+                                         "ctl\x01\x1f", ""])
+def test_attendee_lists_write_the_bytes_the_encoder_writes(external_id):
+    import json
+
+    from chime_mock.backend.state import AttendeeList
+    from chime_mock.protocol.restjson import protocol
+
+    encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    items = AttendeeList([
+        {"ExternalUserId": external_id, "AttendeeId": "a" * 36, "JoinToken": "T" * 98,
+         "Capabilities": shared_capabilities(caps(video="Receive"))},
+        {"ExternalUserId": external_id, "AttendeeId": "b" * 36, "JoinToken": "U" * 98,
+         "Capabilities": {"Audio": SR, "Video": "None", "Content": "None"}},      # a plain dict (a restored one)
+        {"ExternalUserId": external_id, "AttendeeId": "c" * 36},                 # not to_wire's shape: encoded as is
+    ])
+    assert items.wire_json() == encode(list(items))
+    wire = protocol().operations["ListAttendees"].serialize({"Attendees": items, "NextToken": "n"}, "rid")
+    assert wire.body == encode({"Attendees": list(items), "NextToken": "n"}).encode()
+    copied = copy.deepcopy(items)
+    assert type(copied) is list and copied == list(items)
+    assert pickle.loads(pickle.dumps(items)) == list(items)

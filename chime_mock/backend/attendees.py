@@ -7,7 +7,7 @@ import hmac
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (Attendee, CallContext, DEFAULT_PAGE_SIZE, Meeting, RECEIVING, SEND_RECEIVE,
+from chime_mock.backend.state import (Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting, RECEIVING, SEND_RECEIVE,
                                       external_id_problem, shared_capabilities, validation_error)
 from chime_mock.ground.errors import BadRequest, LimitExceeded
 
@@ -62,7 +62,7 @@ class AttendeeRules(BackendBase):
 
     def _create_attendees(self, meeting: Meeting, items: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
         """D2/D3: per-item outcome; valid items succeed, others go to Errors."""
-        attendees: List[Dict[str, Any]] = []
+        attendees: List[Dict[str, Any]] = AttendeeList()
         errors: List[Dict[str, Any]] = []
         def fail(external_id: str, code: str, message: str) -> None:
             errors.append({"ExternalUserId": external_id, "ErrorCode": code, "ErrorMessage": message})
@@ -164,7 +164,7 @@ class AttendeeRules(BackendBase):
             last_seq = self._read_page_token(meeting, token) if token else 0
             size = p.get("MaxResults") or DEFAULT_PAGE_SIZE
             page, next_seq = meeting.page_after(last_seq, size)
-            out: Dict[str, Any] = {"Attendees": [a.to_wire() for a in page]}
+            out: Dict[str, Any] = {"Attendees": AttendeeList([a.to_wire() for a in page])}
             if next_seq is not None:
                 out["NextToken"] = self._page_token(meeting, next_seq)
             return out

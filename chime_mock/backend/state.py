@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import re
 from bisect import bisect_right
+from json.encoder import encode_basestring as _encode_string
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Tuple, Type, TypeVar, cast
 
@@ -118,7 +120,7 @@ def shared_capabilities(caps: Dict[str, str]) -> Dict[str, str]:
         key = (caps["Audio"], caps["Video"], caps["Content"])
     except (KeyError, TypeError):
         return caps
-    if len(caps) != 3 or not all(type(value) is str for value in key):
+    if len(caps) != 3 or not (type(key[0]) is str and type(key[1]) is str and type(key[2]) is str):
         return caps
     shared = _SHARED_CAPABILITIES.get(key)
     if shared is None:
@@ -171,6 +173,43 @@ class Attendee:
 
 # Slots keep a stored attendee small (no per-instance __dict__).
 Attendee = _slotted(Attendee)  # type: ignore[misc]
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode   # as the protocol encodes
+_ATTENDEE_JSON = '{"ExternalUserId":%s,"AttendeeId":%s,"JoinToken":%s,"Capabilities":%s}'
+_CAPS_JSON: Dict[int, str] = {}
+
+
+class AttendeeList(List[Dict[str, Any]]):
+    """An answer's list of ``Attendee.to_wire()`` dicts that writes its own
+    JSON (``wire_json``), byte for byte what the protocol's encoder writes,
+    at a third of the cost: the keys are ``to_wire``'s, in its order, and
+    shared capabilities are encoded once."""
+
+    __slots__ = ()
+
+    def wire_json(self) -> str:
+        string = _encode_string
+        parts = []
+        for item in self:
+            if len(item) != 4:
+                parts.append(_JSON(item))
+                continue
+            caps = item["Capabilities"]
+            if type(caps) is Capabilities:
+                text = _CAPS_JSON.get(id(caps))
+                if text is None:
+                    text = _CAPS_JSON[id(caps)] = _JSON(caps)   # interned: lives as long as the process
+            else:
+                text = _JSON(caps)
+            parts.append(_ATTENDEE_JSON % (string(item["ExternalUserId"]), string(item["AttendeeId"]),
+                                           string(item["JoinToken"]), text))
+        return "[" + ",".join(parts) + "]"
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> List[Dict[str, Any]]:
+        return [copy.deepcopy(item, memo) for item in self]
+
+    def __reduce__(self) -> Any:
+        return (list, (list(self),))
 
 
 _MEETING_WIRE_FIELDS = frozenset((
