@@ -34,7 +34,10 @@ def raw(url, method, path, body=None, headers=None):
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-    conn.request(method, path, body=data, headers=headers or {})
+    headers = dict(headers or {})
+    if data is not None:  # the control API takes JSON bodies only
+        headers.setdefault("Content-Type", "application/json")
+    conn.request(method, path, body=data, headers=headers)
     response = conn.getresponse()
     payload = response.read()
     conn.close()
@@ -462,13 +465,13 @@ def test_http_1_0_missing_host_and_garbage(server):
     status, data = _status_and_json(_raw_exchange(server.url, b"\x16\x03\x01\x02\x00garbage\r\n\r\n"))
     assert status == 400 and data["Code"] == "BadRequest"
     status, data = _status_and_json(_raw_exchange(
-        server.url, b"POST /meetings HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"))
+        server.url, b"POST /meetings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n"))
     assert status == 400 and data["Code"] == "BadRequest"
     assert server.client.health()["status"] == "ok"
 
 
 def test_head_answers_carry_no_body(server):
-    answer = _raw_exchange(server.url, b"HEAD /_chime_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = _raw_exchange(server.url, b"HEAD /_chime_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and body == b""
 
@@ -486,7 +489,7 @@ def test_big_body_is_refused_with_413_without_reading_it(small_body_server):
     server = small_body_server
     parts = urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 50000000\r\n\r\n" + b" " * 1000)
         answer = b""
         while True:
@@ -509,7 +512,7 @@ def test_chunked_request_body(server):
     mid = server.client.add_meeting()["MeetingId"]
     body = json.dumps({"ExternalUserId": "chunky"}).encode()
     half = len(body) // 2
-    request = (f"POST /meetings/{mid}/attendees HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+    request = (f"POST /meetings/{mid}/attendees HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
                f"Content-Type: application/json\r\nConnection: close\r\n\r\n").encode()
     for part in (body[:half], body[half:]):
         request += f"{len(part):x}\r\n".encode() + part + b"\r\n"
@@ -524,7 +527,7 @@ def test_slow_clients_do_not_stall_others(server):
     try:
         for _ in range(40):   # more than the server's worker threads
             sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
-            sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"Client")
+            sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\n\r\n{\"Client")
             stalled.append(sock)
         started = time.monotonic()
         mid = server.client.add_meeting()["MeetingId"]
@@ -542,7 +545,7 @@ def test_many_idle_keep_alive_connections_do_not_lock_others_out(server):
     try:
         for _ in range(150):
             sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
-            sock.sendall(b"GET /_chime_mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /_chime_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             sock.recv(65536)
             idle.append(sock)                     # answered, left open (keep-alive)
         started = time.monotonic()

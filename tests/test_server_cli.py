@@ -61,7 +61,7 @@ def test_sigterm_answers_the_request_under_way():
     url = urlsplit(first_line(process))
     body = b'{"ClientRequestToken":"tt","MediaRegion":"us-east-1","ExternalMeetingId":"late"}'
     with socket.create_connection((url.hostname, url.port), timeout=15) as sock:
-        sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:20])
         time.sleep(0.3)
         process.send_signal(signal.SIGTERM)

@@ -54,6 +54,9 @@ class AttendeeRules(BackendBase):
 
     def _new_attendee(self, meeting: Meeting, external_user_id: str, caps: Dict[str, str]) -> Attendee:
         attendee_id, join_token = self.ids.attendee_credentials()
+        if attendee_id in meeting.attendees:   # a generator repeating itself: draw until unused
+            attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in meeting.attendees)
+            join_token = self.ids.join_token(attendee_id)
         attendee = Attendee(attendee_id, external_user_id, join_token, caps)
         meeting.add_attendee(attendee)
         if self.emit is not None:
@@ -139,7 +142,7 @@ class AttendeeRules(BackendBase):
 
     def _page_token(self, meeting: Meeting, last_seq: int) -> str:
         payload = f"{meeting.meeting_id}:{last_seq}".encode()
-        sig = hmac.new(self._token_secret, payload, hashlib.sha256).digest()[:12]
+        sig = hmac.new(self.token_secret, payload, hashlib.sha256).digest()[:12]
         return base64.urlsafe_b64encode(payload + b":" + sig).decode().rstrip("=")
 
     def _read_page_token(self, meeting: Meeting, token: str) -> int:

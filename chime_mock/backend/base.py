@@ -31,7 +31,8 @@ class BackendBase:
         self.clock: Callable[[], float] = clock or (lambda: time.time())
         self.lock = lock if lock is not None else threading.RLock()
         self.states: Dict[Tuple[str, str], RegionState] = {}
-        self._token_secret = self.ids.bits(128).to_bytes(16, "big")
+        #: Signs ListAttendees NextTokens (D15); kept by snapshots so tokens stay valid.
+        self.token_secret = self.ids.bits(128).to_bytes(16, "big")
         self._handlers: Dict[str, Callable[[CallContext, Dict[str, Any]], Optional[Dict[str, Any]]]] = {}
 
     def handler(self, operation: str) -> Optional[Callable[[CallContext, Dict[str, Any]], Optional[Dict[str, Any]]]]:

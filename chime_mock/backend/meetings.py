@@ -63,7 +63,7 @@ class MeetingRules(BackendBase):
         return primary
 
     def _new_meeting(self, ctx: CallContext, state: RegionState, p: Dict[str, Any], primary: Optional[Meeting]) -> Meeting:
-        meeting_id = self.ids.uuid4()
+        meeting_id = self.ids.unused(self.ids.uuid4, lambda i: any(i in s.meetings for s in self.states.values()))
         now = self.clock()
         meeting = Meeting(
             meeting_id=meeting_id,

@@ -5,16 +5,16 @@ import copy
 import difflib
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, overload
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, overload
 
 from botocore import xform_name
 
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.ground.model import error_shapes, service_model
-from chime_mock.ground.errors import ServiceError
+from chime_mock.ground.errors import ChimeMockError, ServiceError
 
 
-class UserCallbackError(Exception):
+class UserCallbackError(ChimeMockError):
     """Carries an exception raised by a test's own callback (a ``when=``
     predicate) out of the pipeline, so it reaches the test as itself."""
 
@@ -67,15 +67,88 @@ class Call:
 
 
 class Journal:
-    """Every call answered, in order.  Thread-safe; iterable; indexable."""
+    """Every call answered, in order.  Thread-safe; iterable; indexable.
 
-    def __init__(self) -> None:
+    ``limit`` (None: unbounded, the default in-process) keeps only the newest
+    ``limit`` calls; older ones are dropped as new ones arrive (a long-running
+    server bounds its memory so).  Every call ever appended has a position
+    (``0, 1, 2...``, never reused, also not after ``clear``) that ``page``
+    pages by.
+    """
+
+    def __init__(self, limit: Optional[int] = None) -> None:
         self._calls: List[Call] = []
+        self._first = 0          # the position of _calls[0]
         self._lock = ForkSafeLock(reentrant=False)
+        self._limit: Optional[int] = None
+        self.limit = limit
+
+    @property
+    def limit(self) -> Optional[int]:
+        """The most calls kept (None: all)."""
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: Optional[int]) -> None:
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"journal_limit must be a whole number of calls or None, got {value!r}")
+            if value < 1:
+                raise ValueError(f"journal_limit must be at least 1 (or None for no limit), got {value!r}")
+        with self._lock:
+            self._limit = value
+            self._trim()
+
+    def _trim(self) -> None:
+        if self._limit is not None and len(self._calls) > self._limit:
+            drop = len(self._calls) - self._limit
+            del self._calls[:drop]
+            self._first += drop
+
+    @property
+    def dropped(self) -> int:
+        """How many calls were dropped (over ``limit``) or cleared so far."""
+        return self._first
 
     def append(self, call: Call) -> None:
         with self._lock:
             self._calls.append(call)
+            self._trim()
+
+    def page(self, start: int = 0, size: int = 100, operation: Optional[str] = None, *,
+             ok: Optional[bool] = None) -> Tuple[List[Tuple[int, Call]], Optional[int]]:
+        """Up to ``size`` matching calls from position ``start`` on, oldest
+        first, as (position, call); and the position to go on from (None when
+        no matching call follows)."""
+        if operation is not None:
+            operation_name(operation)
+        out: List[Tuple[int, Call]] = []
+        with self._lock:
+            index = max(0, start - self._first)
+            while index < len(self._calls):
+                call = self._calls[index]
+                if (operation is None or call.operation == operation) and (ok is None or call.ok == ok):
+                    if len(out) == size:
+                        return out, self._first + index
+                    out.append((self._first + index, call))
+                index += 1
+        return out, None
+
+    def newest(self, size: int, operation: Optional[str] = None, *,
+               ok: Optional[bool] = None) -> List[Tuple[int, Call]]:
+        """The newest ``size`` matching calls, oldest first, as (position, call)."""
+        if operation is not None:
+            operation_name(operation)
+        out: List[Tuple[int, Call]] = []
+        with self._lock:
+            index = len(self._calls) - 1
+            while index >= 0 and len(out) < size:
+                call = self._calls[index]
+                if (operation is None or call.operation == operation) and (ok is None or call.ok == ok):
+                    out.append((self._first + index, call))
+                index -= 1
+        out.reverse()
+        return out
 
     def __iter__(self) -> Iterator[Call]:
         with self._lock:
@@ -112,6 +185,7 @@ class Journal:
 
     def clear(self) -> None:
         with self._lock:
+            self._first += len(self._calls)
             self._calls.clear()
 
 

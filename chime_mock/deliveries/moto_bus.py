@@ -21,8 +21,10 @@ import sys
 import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from chime_mock.ground.errors import ChimeMockError
 
-class Unreachable(Exception):
+
+class Unreachable(ChimeMockError):
     """A target could not be reached; the message says why."""
 
 

@@ -4,9 +4,40 @@ from __future__ import annotations
 import base64
 import binascii
 import random
-from typing import Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar
 
 T = TypeVar("T")
+
+_MT_WORDS = 624          # the Mersenne Twister's state: 624 32-bit words and a position
+
+
+def check_state(state: Any) -> Tuple[int, Tuple[int, ...], Optional[float]]:
+    """``state`` (as ``random.Random.getstate()`` gives it, lists accepted for
+    tuples) if it is a usable generator state, else ValueError saying why:
+    version 3, 624 words each in [0, 2**32), a position in [0, 624], a gauss
+    of None or a float, and not the degenerate all-zero state (which would
+    repeat one value for ever, so every new ID would be the same)."""
+    if not (isinstance(state, (list, tuple)) and len(state) == 3):
+        raise ValueError("must be [version, [624 words and a position], gauss]")
+    version, internal, gauss = state
+    if version != 3 or isinstance(version, bool):
+        raise ValueError(f"version must be 3, got {version!r}")
+    if not (isinstance(internal, (list, tuple)) and len(internal) == _MT_WORDS + 1):
+        raise ValueError(f"must hold {_MT_WORDS} words and a position")
+    for index, word in enumerate(internal):
+        if isinstance(word, bool) or not isinstance(word, int):
+            raise ValueError(f"word {index} must be an integer, got {word!r}")
+    words, position = internal[:_MT_WORDS], internal[_MT_WORDS]
+    bad = next((i for i, w in enumerate(words) if not 0 <= w < 2 ** 32), None)
+    if bad is not None:
+        raise ValueError(f"word {bad} must be in [0, 2**32), got {words[bad]!r}")
+    if not 0 <= position <= _MT_WORDS:
+        raise ValueError(f"the position must be in [0, {_MT_WORDS}], got {position!r}")
+    if not (words[0] & 0x80000000) and not any(words[1:]):
+        raise ValueError("the generator state is all zero, so it would repeat one value for ever")
+    if gauss is not None and (isinstance(gauss, bool) or not isinstance(gauss, (int, float))):
+        raise ValueError(f"gauss must be null or a number, got {gauss!r}")
+    return 3, tuple(internal), (float(gauss) if gauss is not None else None)
 
 
 _MASK128 = (1 << 128) - 1
@@ -32,6 +63,25 @@ class IdGenerator:
         self._rng = random.Random(seed) if seed is not None else random.Random()
         # getrandbits is one C call, atomic under the GIL: no lock needed.
         self.bits = self._rng.getrandbits
+
+    def getstate(self) -> Tuple[Any, ...]:
+        return self._rng.getstate()
+
+    def setstate(self, state: Any) -> None:
+        """Restore a ``getstate()`` (checked: ValueError if unusable, see ``check_state``)."""
+        self._rng.setstate(check_state(state))
+
+    def unused(self, make: Callable[[], str], in_use: Callable[[str], bool]) -> str:
+        """``make()``, drawn again while ``in_use`` says the value is taken.
+        A generator that keeps repeating itself is reseeded from the OS, so an
+        identifier already in use is never handed out."""
+        for attempt in range(64):
+            value = make()
+            if not in_use(value):
+                return value
+            if attempt >= 2:
+                self.reseed(None)
+        raise RuntimeError("could not draw an unused identifier")  # pragma: no cover
 
     def uuid4(self) -> str:
         """Lowercase RFC-4122 version-4 UUID (MeetingId, RequestId)."""

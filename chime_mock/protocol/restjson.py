@@ -23,7 +23,8 @@ from urllib.parse import parse_qs, unquote
 from botocore.model import OperationModel, Shape
 
 from chime_mock.ground.model import error_shapes, service_model
-from chime_mock.ground.errors import BadRequest, ServiceError
+from chime_mock.ground.errors import BadRequest, ChimeMockError, ServiceError
+from chime_mock.ground import strictjson
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.protocol.envelope import WireResponse, error_envelope
 from chime_mock.protocol.validation import (Check, FastValidatorCompiler, Valid, ValidatorCompiler, bad_request, camel,
@@ -36,20 +37,6 @@ _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 # converter works on a whole parameter dict.
 Convert = Callable[[Any], Any]
 ConvertParams = Callable[[Dict[str, Any]], Dict[str, Any]]
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-_DECODE = json.JSONDecoder(parse_constant=_no_constant).decode
-
-
-def _loads(data: bytes) -> Any:
-    """JSON as the service reads it: UTF-8 (a leading byte-order mark is
-    skipped), strict numbers (no NaN/Infinity).  Raises UnicodeDecodeError,
-    ValueError or RecursionError (nesting deeper than the parser's stack)."""
-    return _DECODE(data.decode("utf-8-sig"))
 
 
 class _EncodedValues:
@@ -91,7 +78,7 @@ class _EncodedValues:
 _ENCODED = _EncodedValues()
 
 
-class RouteNotFound(Exception):
+class RouteNotFound(ChimeMockError, LookupError):
     """No operation of the model matches the request's method, path and query."""
 
 
@@ -231,7 +218,7 @@ def _scalar_from_text(shape: Shape, text: str, field: str) -> Any:
                 raise ValueError(text)
             return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
         if type_name == "jsonvalue" or shape.serialization.get("jsonvalue"):
-            return _loads(base64.b64decode(text))
+            return strictjson.loads(base64.b64decode(text))
     except (ValueError, RecursionError):
         kind = "an integer" if type_name in ("integer", "long") else "a " + type_name
         raise bad_request([violation(field, f"Member must be {kind}", text)]) from None
@@ -387,7 +374,7 @@ class Operation:
     @staticmethod
     def _json(body: bytes) -> Any:
         try:
-            return _loads(body)
+            return strictjson.loads(body)
         except UnicodeDecodeError:
             raise BadRequest("Could not parse request body into json: the body is not valid UTF-8") from None
         except RecursionError:

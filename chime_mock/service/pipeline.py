@@ -130,6 +130,29 @@ class ChimeService:
         self._clock_offset += seconds
         return self.now()
 
+    @property
+    def clock_offset(self) -> float:
+        """Seconds that ``advance``/``set_time`` moved this service's clock from its source."""
+        return self._clock_offset
+
+    def set_clock_offset(self, offset: float) -> None:
+        """Put the clock ``offset`` seconds from its source (what a snapshot saved)."""
+        offset = finite_seconds(offset, "offset", "a finite number of seconds")
+        with self._lock:
+            self._clock_offset = offset
+
+    @property
+    def event_ids(self) -> IdGenerator:
+        """The generator of event IDs (separate from ``ids``, so that seeded
+        meeting and attendee IDs do not depend on which events were read)."""
+        return self._event_ids
+
+    def reading(self) -> Any:
+        """``with service.reading():`` holds the state still while several
+        objects are read together (a page of meetings, a meeting and its
+        attendees); calls and controls wait meanwhile."""
+        return self.backend.lock
+
     def set_time(self, timestamp: float) -> None:
         """Set the service's clock to ``timestamp`` (seconds since the epoch); it runs on from there."""
         timestamp = finite_seconds(timestamp, "timestamp", "a number of seconds since the epoch")

@@ -21,11 +21,19 @@ snapshot raises ``ValueError`` naming the place, and the state stays as it was.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
 
-from chime_mock.backend.rules import Attendee, ChimeBackend, Meeting, RegionState
+from chime_mock.backend.rules import Attendee, ChimeBackend, Meeting, RegionState, external_id_problem
+from chime_mock.ground import regions
+from chime_mock.ground.accounts import is_account_id
+from chime_mock.ground.ids import check_state
+from chime_mock.ground.strictjson import depth_problem
+from chime_mock.ground.version import __version__
+from chime_mock.protocol.restjson import protocol
+from chime_mock.service.config import check_region, finite_seconds
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from chime_mock.service.pipeline import ChimeService
@@ -49,11 +57,20 @@ def _fields(cls: type) -> List[Tuple[str, Any, bool]]:
 
 _MEETING_FIELDS = [f for f in _fields(Meeting) if f[0] not in _DERIVED]
 _ATTENDEE_FIELDS = _fields(Attendee)
+_MEETING_KEYS = {f[0] for f in _MEETING_FIELDS} | {"attendees", "next_seq"}
+_ATTENDEE_KEYS = {f[0] for f in _ATTENDEE_FIELDS}
+_TOP_KEYS = {KEY, "chime_mock", "now", "clock_offset", "token_secret", "ids", "regions", "events"}
+_REGION_KEYS = {"account", "region", "tokens", "meetings"}
+
+def _unknown(data: Dict[str, Any], known: Any, where: str) -> None:
+    extra = sorted(str(k) for k in data if k not in known)
+    if extra:
+        name = extra[0] if len(extra[0]) <= 80 else extra[0][:80] + "..."
+        raise ValueError(f"{where}has an unknown field {name!r}")
 
 
 def dump(service: "ChimeService") -> Dict[str, Any]:
     """The service's state as a JSON-safe dict (see the module docstring)."""
-    from chime_mock.ground.version import __version__
 
     backend = service.backend
     with backend.lock:
@@ -69,14 +86,14 @@ def dump(service: "ChimeService") -> Dict[str, Any]:
             if meetings or state.tokens:
                 region_states.append({"account": account, "region": region, "tokens": dict(state.tokens),
                                       "meetings": meetings})
-        version, internal, gauss = service.ids._rng.getstate()
-        e_version, e_internal, e_gauss = service._event_ids._rng.getstate()
+        version, internal, gauss = service.ids.getstate()
+        e_version, e_internal, e_gauss = service.event_ids.getstate()
         return {
             KEY: FORMAT,
             "chime_mock": __version__,
             "now": service.now(),
-            "clock_offset": service._clock_offset,
-            "token_secret": backend._token_secret.hex(),
+            "clock_offset": service.clock_offset,
+            "token_secret": backend.token_secret.hex(),
             "ids": [version, list(internal), gauss],
             "regions": region_states,
             "events": {"cursor": service.events.cursor, "ids": [e_version, list(e_internal), e_gauss]},
@@ -112,12 +129,16 @@ def _check(value: Any, kind: Any, where: str) -> Any:
         (item_kind,) = typing.get_args(kind) or (Any,)
         return [_check(v, item_kind, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float:
-        from chime_mock.service.config import finite_seconds
-
+        # Any finite number: whatever the service's clock gave a meeting, it loads again.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
         try:
-            return finite_seconds(value, where, "a finite number of seconds")
-        except TypeError as exc:
-            raise ValueError(str(exc)) from None
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
+        return number
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} must be an integer, got {value!r}")
@@ -132,6 +153,7 @@ def _check(value: Any, kind: Any, where: str) -> Any:
 def _build(cls: type, fields: List[Tuple[str, Any, bool]], data: Any, where: str) -> Dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{where} must be an object, got {type(data).__name__}")
+    _unknown(data, _MEETING_KEYS if cls is Meeting else _ATTENDEE_KEYS, f"{where} ")
     out: Dict[str, Any] = {}
     for name, kind, required in fields:
         if name not in data:
@@ -177,7 +199,6 @@ _CAPABILITY_KINDS = {"Audio", "Video", "Content"}
 
 def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
     """The first constraint of ``operation``'s input that ``params`` break, or None."""
-    from chime_mock.protocol.restjson import protocol
 
     op = protocol().operations[operation]
     errors: List[str] = []
@@ -189,8 +210,6 @@ def _model_problem(operation: str, params: Dict[str, Any]) -> Optional[str]:
 def _check_meeting(meeting: Meeting, where: str) -> None:
     """What the API itself guarantees of a live meeting, so a restored one
     answers every later call as a created one would."""
-    from chime_mock.ground import regions
-    from chime_mock.backend.rules import ChimeBackend as Rules, external_id_problem
 
     if not _GUID.fullmatch(meeting.meeting_id):
         raise ValueError(f"{where}.meeting_id must be a lower-case meeting ID, got {meeting.meeting_id!r}")
@@ -232,7 +251,7 @@ def _check_meeting(meeting: Meeting, where: str) -> None:
                                                      "ExternalUserId": attendee.external_user_id,
                                                      "Capabilities": attendee.capabilities})
                    or external_id_problem(attendee.external_user_id)
-                   or Rules.capability_problem(meeting, attendee.capabilities))
+                   or ChimeBackend.capability_problem(meeting, attendee.capabilities))
         if problem:
             raise ValueError(f"{spot}: {problem}")
     if len(meeting.attendees) > meeting.max_attendees:
@@ -240,7 +259,6 @@ def _check_meeting(meeting: Meeting, where: str) -> None:
 
 
 def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) -> None:
-    from chime_mock.service.config import check_region
 
     try:
         check_region(state.region, "region")
@@ -267,106 +285,130 @@ def _check_region_state(state: RegionState, where: str, seen: Dict[str, str]) ->
             raise ValueError(f"{where}.tokens[{token!r}] must name the live meeting created with it")
 
 
-def _rng_state(value: Any, where: str) -> Tuple[Any, ...]:
-    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[1], list)):
-        raise ValueError(f"{where} must be [version, [state...], gauss] as a snapshot writes it")
-    state = (value[0], tuple(value[1]), value[2])
-    try:
-        import random
-        random.Random().setstate(state)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} is not a valid generator state: {exc}") from None
-    return state
-
-
 def _load_events(data: Any) -> Tuple[int, Optional[Tuple[Any, ...]]]:
     """The events' cursor and ID generator state (absent in older snapshots)."""
     if data is None:
         return 0, None
     if not isinstance(data, dict):
         raise ValueError(f"events must be an object, got {type(data).__name__}")
+    _unknown(data, {"cursor", "ids"}, "events ")
     cursor = _check(data.get("cursor", 0), int, "events.cursor")
     if cursor < 0:
         raise ValueError(f"events.cursor must not be negative, got {cursor}")
     ids = data.get("ids")
-    return cursor, (_rng_state(ids, "events.ids") if ids is not None else None)
+    if ids is None:
+        return cursor, None
+    try:
+        return cursor, check_state(ids)
+    except ValueError as exc:
+        raise ValueError(f"events.ids is not a usable generator state: {exc}") from None
 
 
-def load(service: "ChimeService", data: Any) -> None:
-    """Replace the service's state with snapshot ``data`` (all or nothing)."""
+class _Settings(typing.NamedTuple):
+    """What a snapshot holds besides the meetings."""
+    offset: float
+    secret: bytes
+    ids: Optional[Tuple[Any, ...]]
+    event_cursor: int
+    event_ids: Optional[Tuple[Any, ...]]
+
+
+def _check_document(data: Any) -> Dict[str, Any]:
+    """``data`` if it is a snapshot of this format, not too deep, with only known fields."""
     if not isinstance(data, dict):
         raise ValueError(f"a snapshot must be a JSON object, got {type(data).__name__}")
-    if data.get(KEY) != FORMAT:
-        raise ValueError(f"not a chime_mock snapshot of format {FORMAT}: "
-                         f"{KEY!r} is {data.get(KEY)!r}")
-    offset = _check(data.get("clock_offset", 0.0), float, "clock_offset")
+    version = data.get(KEY)
+    if type(version) is not int or version != FORMAT:
+        shown = repr(version) if len(repr(version)) <= 80 else repr(version)[:80] + "..."
+        raise ValueError(f"not a chime_mock snapshot of format {FORMAT}: {KEY!r} is {shown}")
+    problem = depth_problem(data)
+    if problem:
+        raise ValueError(f"not a snapshot: {problem}")
+    _unknown(data, _TOP_KEYS, "the snapshot ")
+    return data
+
+
+def _load_settings(data: Dict[str, Any]) -> _Settings:
+    try:
+        offset = finite_seconds(data.get("clock_offset", 0.0), "clock_offset", "a finite number of seconds")
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
     try:
         secret = bytes.fromhex(_check(data["token_secret"], str, "token_secret"))
     except KeyError:
         raise ValueError("token_secret is missing") from None
     except ValueError as exc:
         raise ValueError(f"token_secret must be hex: {exc}") from None
-    rng_state: Optional[Tuple[Any, ...]] = None
+    ids: Optional[Tuple[Any, ...]] = None
     if data.get("ids") is not None:
-        ids = data["ids"]
-        if not (isinstance(ids, list) and len(ids) == 3 and isinstance(ids[1], list)):
-            raise ValueError("ids must be [version, [state...], gauss] as a snapshot writes it")
-        rng_state = (ids[0], tuple(ids[1]), ids[2])
         try:
-            import random
-            random.Random().setstate(rng_state)
-        except (TypeError, ValueError) as exc:
+            ids = check_state(data["ids"])
+        except ValueError as exc:
             raise ValueError(f"ids is not a valid generator state: {exc}") from None
     event_cursor, event_ids = _load_events(data.get("events"))
+    return _Settings(offset, secret, ids, event_cursor, event_ids)
+
+
+def _load_region(item: Any, where: str, seen: Dict[str, str]) -> RegionState:
+    """One (account, region) of a snapshot: its meetings, checked on their own
+    and against each other (``seen``: meeting ID -> where it was read)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"{where} must be an object")
+    _unknown(item, _REGION_KEYS, f"{where} ")
+    account = _check(item.get("account"), str, f"{where}.account")
+    region = _check(item.get("region"), str, f"{where}.region")
+    if not is_account_id(account):
+        raise ValueError(f"{where}.account must be 12 ASCII digits, got {account!r}")
+    state = RegionState(account, region)
+    state.tokens = _check(item.get("tokens", {}), Dict[str, str], f"{where}.tokens")
+    meetings = item.get("meetings", [])
+    if not isinstance(meetings, list):
+        raise ValueError(f"{where}.meetings must be a list")
+    for m_index, m_data in enumerate(meetings):
+        spot = f"{where}.meetings[{m_index}]"
+        meeting = _load_meeting(m_data, account, region, spot)
+        if meeting.meeting_id in seen:
+            raise ValueError(f"{spot}: meeting {meeting.meeting_id} appears twice")
+        seen[meeting.meeting_id] = spot
+        state.meetings[meeting.meeting_id] = meeting
+    for meeting in state.meetings.values():
+        links = list(meeting.replicas) + ([meeting.primary_meeting_id] if meeting.primary_meeting_id else [])
+        for other in links:
+            if other not in state.meetings:
+                raise ValueError(f"{seen[meeting.meeting_id]} links to meeting {other}, "
+                                 f"which is not in {account}/{region}")
+    _check_region_state(state, where, seen)
+    return state
+
+
+def load(service: "ChimeService", data: Any) -> None:
+    """Replace the service's state with snapshot ``data`` (all or nothing:
+    everything is read and checked before anything changes)."""
+    settings = _load_settings(_check_document(data))
     regions = data.get("regions", [])
     if not isinstance(regions, list):
         raise ValueError("regions must be a list")
     states: Dict[Tuple[str, str], RegionState] = {}
     seen: Dict[str, str] = {}
-    for r_index, item in enumerate(regions):
-        where = f"regions[{r_index}]"
-        if not isinstance(item, dict):
-            raise ValueError(f"{where} must be an object")
-        account = _check(item.get("account"), str, f"{where}.account")
-        region = _check(item.get("region"), str, f"{where}.region")
-        if not (len(account) == 12 and account.isdigit()):
-            raise ValueError(f"{where}.account must be 12 digits, got {account!r}")
-        if (account, region) in states:
-            raise ValueError(f"{where}: {account}/{region} appears twice")
-        state = RegionState(account, region)
-        state.tokens = _check(item.get("tokens", {}), Dict[str, str], f"{where}.tokens")
-        meetings = item.get("meetings", [])
-        if not isinstance(meetings, list):
-            raise ValueError(f"{where}.meetings must be a list")
-        for m_index, m_data in enumerate(meetings):
-            spot = f"{where}.meetings[{m_index}]"
-            meeting = _load_meeting(m_data, account, region, spot)
-            if meeting.meeting_id in seen:
-                raise ValueError(f"{spot}: meeting {meeting.meeting_id} appears twice")
-            seen[meeting.meeting_id] = spot
-            state.meetings[meeting.meeting_id] = meeting
-        for meeting in state.meetings.values():
-            links = list(meeting.replicas) + ([meeting.primary_meeting_id] if meeting.primary_meeting_id else [])
-            for other in links:
-                if other not in state.meetings:
-                    raise ValueError(f"{seen[meeting.meeting_id]} links to meeting {other}, "
-                                     f"which is not in {account}/{region}")
-        _check_region_state(state, where, seen)
-        states[(account, region)] = state
+    for index, item in enumerate(regions):
+        where = f"regions[{index}]"
+        state = _load_region(item, where, seen)
+        if (state.account, state.region) in states:
+            raise ValueError(f"{where}: {state.account}/{state.region} appears twice")
+        states[(state.account, state.region)] = state
 
     backend = service.backend
     with backend.lock:
         fresh = ChimeBackend(service.ids, service.quotas, service.now, lock=backend.lock, emit=backend.emit)
-        fresh._token_secret = secret
+        fresh.token_secret = settings.secret
         fresh.states = states
-        if rng_state is not None:
-            service.ids._rng.setstate(rng_state)
+        if settings.ids is not None:
+            service.ids.setstate(settings.ids)
         service.backend = fresh
-        if event_ids is not None:
-            service._event_ids._rng.setstate(event_ids)
-        service.events._advance_to(event_cursor)
-        with service._lock:
-            service._clock_offset = offset
+        if settings.event_ids is not None:
+            service.event_ids.setstate(settings.event_ids)
+        service.events._advance_to(settings.event_cursor)
+        service.set_clock_offset(settings.offset)
 
 
 __all__ = ["dump", "load", "FORMAT"]

@@ -28,11 +28,12 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote
 
+from chime_mock.ground.errors import ChimeMockError
 from chime_mock.doors.request import answer, scope_of
 from chime_mock.doors.server.control import ControlAPI
 from chime_mock.doors.server.wire import Answer, error_answer
-from chime_mock.protocol.restjson import RouteNotFound
-from chime_mock.protocol.restjson import protocol
+from chime_mock.ground.endpoints import region_from_host
+from chime_mock.protocol.restjson import RouteNotFound, protocol
 from chime_mock.service.pipeline import ChimeService
 
 log = logging.getLogger("chime_mock.server")
@@ -49,7 +50,7 @@ DASHBOARD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashb
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
             401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            409: "Conflict", 411: "Length Required", 413: "Payload Too Large", 422: "Unprocessable Entity",
+            409: "Conflict", 411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
             429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
             503: "Service Unavailable"}
 
@@ -62,8 +63,32 @@ _PLACEHOLDER = (
     "<a href='/_chime_mock/health'>health</a>.</p></body></html>")
 
 
-class RequestTooLarge(Exception):
+class RequestTooLarge(ChimeMockError):
     pass
+
+
+#: Host names every server answers to: its own loopback names.  ``chime-mock
+#: serve`` adds the address it binds and each ``--allow-host``.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "localhost.localdomain"})
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def host_name(host: str) -> Optional[str]:
+    """The name of a ``Host`` header value (``name``, ``name:port``,
+    ``[v6]:port``), lower case without a trailing dot; None when it is not
+    a host name at all."""
+    if not host or any(c in host for c in "/?#@\\ \t") or not host.isprintable() or not host.isascii():
+        return None
+    host = host.lower()
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0 or (host[end + 1:] and not re.fullmatch(r":[0-9]{1,5}", host[end + 1:])):
+            return None
+        return host[1:end]
+    name, colon, port = host.partition(":")
+    if colon and not re.fullmatch(r"[0-9]{1,5}", port):
+        return None
+    return name.rstrip(".") or None
 
 
 def read_body(environ: Dict[str, Any], limit: int) -> bytes:
@@ -139,11 +164,24 @@ def request_target(environ: Dict[str, Any]) -> str:
 class ChimeApp:
     """The WSGI application (see the module docstring)."""
 
-    def __init__(self, service: ChimeService, *, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(self, service: ChimeService, *, max_body: int = DEFAULT_MAX_BODY,
+                 allowed_hosts: Iterable[str] = ()) -> None:
         if not isinstance(service, ChimeService):
             raise TypeError(f"service must be a chime_mock.ChimeService, got {service!r}")
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
             raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
+        if isinstance(allowed_hosts, str):
+            allowed_hosts = [allowed_hosts]
+        hosts = set(LOOPBACK_HOSTS)
+        for item in allowed_hosts:
+            name = host_name(item) if isinstance(item, str) else None
+            if item == "*":
+                name = "*"
+            if name is None:
+                raise ValueError(f"allowed_hosts must hold host names such as 'chime.test', got {item!r}")
+            hosts.add(name)
+        #: The ``Host`` names this app answers (besides AWS endpoint names on API routes); "*": any.
+        self.allowed_hosts = frozenset(hosts)
         self.service = service
         self.max_body = max_body
         self.controls = ControlAPI(service)
@@ -190,6 +228,10 @@ class ChimeApp:
         path = target.partition("?")[0]
         headers = request_headers(environ)
         control = path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/")
+        refused = self.refusal(method, headers, control)
+        if refused is not None:
+            environ["chime_mock.close"] = True
+            return refused
         try:
             body = read_body(environ, self.max_body)
         except RequestTooLarge:
@@ -205,12 +247,57 @@ class ChimeApp:
         if path == "/" and method in ("GET", "HEAD") and not self._is_api_call(method, target):
             return self.dashboard()
         host = headers.get("host") or environ.get("SERVER_NAME") or "localhost"
-        if any(c in host for c in "/?#@\\ \t") or not host.isprintable():
+        if host_name(host) is None:
             return error_answer(400, "BadRequestException", "The Host header is not a host name")
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}"
         access_key, scope_region = scope_of(headers)
         wire = answer(self.service, method, url, headers, body, scope_region=scope_region, access_key=access_key)
         return wire.status, list(wire.headers.items()), wire.body
+
+    def host_allowed(self, name: str, api: bool) -> bool:
+        if "*" in self.allowed_hosts or name in self.allowed_hosts:
+            return True
+        # An AWS endpoint name (a client that keeps the real Host): nobody
+        # else's web page can have such a name resolve to this server.
+        return api and name.endswith(".amazonaws.com") and region_from_host(name) is not None
+
+    def refusal(self, method: str, headers: Dict[str, str], control: bool) -> Optional[Answer]:
+        """The 4xx for a request a web browser could have been tricked into
+        sending (see docs/server-security.md), else None: a ``Host`` that is
+        not one of this server's names (DNS rebinding), on a state-changing
+        control request an ``Origin`` of another site or a body that is not
+        ``application/json`` (a plain HTML form)."""
+        host = headers.get("host")
+        if host is not None:
+            name = host_name(host)
+            if name is None:
+                return error_answer(400, "BadRequestException", "The Host header is not a host name")
+            if not self.host_allowed(name, api=not control):
+                return error_answer(403, "ForbiddenException",
+                                    f"Host {name!r} is not a name of this server; start it with "
+                                    f"--allow-host {name} if clients reach it under that name")
+        if not control or method not in _STATE_CHANGING:
+            return None
+        origin = headers.get("origin")
+        if origin is not None:
+            scheme, sep, rest = origin.partition("://")
+            name = host_name(rest) if sep and scheme.lower() in ("http", "https") else None
+            if name is None or not self.host_allowed(name, api=False):
+                shown = origin if len(origin) <= 100 else origin[:100] + "..."
+                return error_answer(403, "ForbiddenException",
+                                    f"A control request from the web page at {shown!r} is refused: "
+                                    f"only this server's own pages may change its state")
+        content_type = headers.get("content-type")
+        length = headers.get("content-length")
+        has_body = content_type is not None or (length not in (None, "", "0")) \
+            or "chunked" in headers.get("transfer-encoding", "").lower()
+        if has_body and method != "DELETE" or content_type is not None:
+            media = (content_type or "").partition(";")[0].strip().lower()
+            if media != "application/json":
+                return error_answer(415, "UnsupportedMediaTypeException",
+                                    f"A control request body must be JSON with Content-Type: application/json, "
+                                    f"got {(content_type or 'none')[:100]!r}")
+        return None
 
     @staticmethod
     def _is_api_call(method: str, target: str) -> bool:
@@ -231,10 +318,15 @@ class ChimeApp:
                      ("Content-Length", str(len(page)))], page
 
 
-def make_app(service: Optional[ChimeService] = None, *, max_body: int = DEFAULT_MAX_BODY) -> ChimeApp:
+def make_app(service: Optional[ChimeService] = None, *, max_body: int = DEFAULT_MAX_BODY,
+             allowed_hosts: Iterable[str] = ()) -> ChimeApp:
     """A WSGI application answering the Chime SDK Meetings API and the control
-    API from ``service`` (a new ``ChimeService()`` when not given)."""
-    return ChimeApp(service if service is not None else ChimeService(), max_body=max_body)
+    API from ``service`` (a new ``ChimeService()`` when not given).  It
+    answers requests whose ``Host`` is a loopback name (127.0.0.1, localhost,
+    [::1]) or one of ``allowed_hosts`` ("*": any), see docs/server-security.md."""
+    return ChimeApp(service if service is not None else ChimeService(), max_body=max_body,
+                    allowed_hosts=allowed_hosts)
 
 
-__all__ = ["make_app", "ChimeApp", "DEFAULT_MAX_BODY", "CONTROL_PREFIX", "error_answer"]
+__all__ = ["make_app", "ChimeApp", "LOOPBACK_HOSTS", "host_name", "DEFAULT_MAX_BODY", "CONTROL_PREFIX",
+           "error_answer"]

@@ -24,8 +24,10 @@ import urllib.request
 from typing import Any, Dict, List, Optional, Sequence, cast
 from urllib.parse import quote, urlencode
 
+from chime_mock.ground.errors import ChimeMockError
 
-class ChimeMockClientError(Exception):
+
+class ChimeMockClientError(ChimeMockError):
     """The control API answered with an error (``status``, ``code``, ``message``)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -74,6 +76,19 @@ class ChimeMockClient:
             raise ChimeMockClientError(error.code, code, message) from None
         return json.loads(payload) if payload else None
 
+    def _all(self, path: str, key: str, query: Dict[str, Any]) -> Dict[str, Any]:
+        """Every page of a paged read (``NextCursor``), joined under ``key``."""
+        answer = cast(Dict[str, Any], self._call("GET", path, query=query))
+        items = list(answer[key])
+        pages = 1
+        while answer.get("NextCursor") is not None and pages < 1_000_000:
+            answer = cast(Dict[str, Any], self._call("GET", path, query=dict(query, cursor=answer["NextCursor"])))
+            items.extend(answer[key])
+            pages += 1
+        answer[key] = items
+        answer.pop("NextCursor", None)
+        return answer
+
     # -- server and state ---------------------------------------------------------------
     def health(self) -> Dict[str, Any]:
         return cast(Dict[str, Any], self._call("GET", "health"))
@@ -84,7 +99,7 @@ class ChimeMockClient:
 
     def state(self, *, account: Optional[str] = None, region: Optional[str] = None) -> Dict[str, Any]:
         """``{"meetings": [...], "now": seconds}``, optionally of one account and/or region."""
-        return cast(Dict[str, Any], self._call("GET", "state", query={"account": account, "region": region}))
+        return self._all("state", "meetings", {"account": account, "region": region, "limit": 1000})
 
     def meetings(self, *, account: Optional[str] = None, region: Optional[str] = None) -> List[Dict[str, Any]]:
         return cast(List[Dict[str, Any]], self.state(account=account, region=region)["meetings"])
@@ -117,16 +132,22 @@ class ChimeMockClient:
     # -- journal ---------------------------------------------------------------------------
     def journal(self, operation: Optional[str] = None, *, ok: Optional[bool] = None,
                 limit: Optional[int] = None) -> List[Dict[str, Any]]:
-        """Calls answered, oldest first (``limit``: only the newest N)."""
-        answer = self._call("GET", "journal", query={"operation": operation, "ok": ok, "limit": limit})
-        return cast(List[Dict[str, Any]], answer["calls"])
+        """Calls answered (those the journal still holds), oldest first
+        (``limit``: only the newest N, at most 1000)."""
+        query: Dict[str, Any] = {"operation": operation, "ok": ok}
+        if limit is not None:
+            if limit == 0:
+                return []
+            answer = self._call("GET", "journal", query=dict(query, last=limit))
+            return cast(List[Dict[str, Any]], answer["calls"])
+        return cast(List[Dict[str, Any]], self._all("journal", "calls", dict(query, limit=1000))["calls"])
 
     def clear_journal(self) -> None:
         self._call("DELETE", "journal")
 
     # -- faults ----------------------------------------------------------------------------
     def faults(self) -> List[Dict[str, Any]]:
-        return cast(List[Dict[str, Any]], self._call("GET", "faults")["faults"])
+        return cast(List[Dict[str, Any]], self._all("faults", "faults", {"limit": 1000})["faults"])
 
     def inject(self, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
                match: Optional[Dict[str, Any]] = None, message: Optional[str] = None,
@@ -272,6 +293,7 @@ class ServerProcess:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         env.pop("PYTHONSTARTUP", None)
         self._log = tempfile.TemporaryFile()
+        self._final_log = ""
         command = [python or sys.executable, "-m", "chime_mock", "serve", "--port", "0", *args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, env=env)
         line: List[bytes] = []
@@ -285,14 +307,20 @@ class ServerProcess:
         if not first.startswith(prefix):
             self.process.kill()
             self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            log = self.log()
+            self._log.close()
             raise RuntimeError(f"chime-mock serve did not start (first line {first!r}); "
-                               f"its stderr:\n{self.log()}")
+                               f"its stderr:\n{log}")
         self.url = first[len(prefix):]
         self.client = ChimeMockClient(self.url)
         self.env = client_env(self.url)
 
     def log(self) -> str:
-        """What the server wrote on stderr so far."""
+        """What the server wrote on stderr so far (until ``stop()``, which keeps the last of it)."""
+        if self._log.closed:
+            return self._final_log
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")
 
@@ -306,6 +334,9 @@ class ServerProcess:
                 self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        if not self._log.closed:
+            self._final_log = self.log()
+            self._log.close()
         return self.process.returncode
 
     def __enter__(self) -> "ServerProcess":

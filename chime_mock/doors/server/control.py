@@ -23,7 +23,9 @@ from urllib.parse import parse_qs, unquote
 
 from chime_mock.backend.rules import Attendee, Meeting
 from chime_mock.controls.journal import Call, Fault
-from chime_mock.ground.errors import ServiceError
+from chime_mock.ground import strictjson
+from chime_mock.ground.accounts import is_account_id
+from chime_mock.ground.errors import ChimeMockError, ServiceError
 from chime_mock.ground.model import SERVICE_NAME
 from chime_mock.doors.server.wire import Answer, error_answer
 from chime_mock.protocol.restjson import protocol
@@ -32,8 +34,24 @@ from chime_mock.service.pipeline import ChimeService
 
 PREFIX = "/_chime_mock"
 
+#: The deepest a control body may nest (the deepest legitimate one, a
+#: snapshot, is under 10 levels): deeper bodies are a 400, refused before
+#: anything walks them (a fault's ``Match`` 980 deep used to break every
+#: later ``GET faults``).
+MAX_DEPTH = strictjson.MAX_DEPTH
+#: Pages of the journal, state and faults reads: ``limit`` items by default
+#: and at most ``MAX_PAGE``, and no more than about ``PAGE_BYTES`` of JSON
+#: (at least one item), so no answer is large enough to hold a worker for a
+#: client that does not read it.  ``NextCursor`` (present when more follow)
+#: is the ``cursor`` of the next page.
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+PAGE_BYTES = 1024 * 1024
+#: The largest ``Times`` of a fault (and any control integer): far above any test's need.
+MAX_COUNT = 10 ** 9
 
-class ControlError(Exception):
+
+class ControlError(ChimeMockError):
     def __init__(self, status: int, error_type: str, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -116,9 +134,39 @@ _NUMBER = (int, float)
 Handler = Callable[..., Any]
 
 
-def _no_constant(name: str) -> Any:
-    """JSON has no NaN or Infinity (Python's parser accepts them; JavaScript's does not)."""
-    raise ValueError(f"{name} is not JSON")
+def query_int(query: Dict[str, str], name: str, default: Optional[int], low: int, high: int) -> Optional[int]:
+    """The query parameter ``name`` as a whole number in [low, high]: ASCII
+    digits only (``²`` is not a digit here), else a 400 naming it."""
+    text = query.get(name)
+    if text is None or text == "":
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not low <= int(text) <= high:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise _bad(f"{name} must be a whole number from {low} to {high}, got {shown!r}")
+    return int(text)
+
+
+def only_fields(body: Dict[str, Any], known: Tuple[str, ...], what: str) -> None:
+    """A 400 naming the first field of ``body`` that is not one of ``known``."""
+    for key in body:
+        if key not in known:
+            shown = key if len(key) <= 80 else key[:80] + "..."
+            listed = f"the fields are {', '.join(known)}" if known else "it takes no fields"
+            raise _bad(f"unknown field {shown!r} in {what}; {listed}")
+
+
+def _paged(items: List[Tuple[Any, Dict[str, Any]]], more: Optional[Any]) -> Tuple[List[Dict[str, Any]], Optional[str]]:
+    """Cut ``items`` ((cursor of the item, its JSON)) to about PAGE_BYTES of
+    JSON (at least one item); the page and the cursor of what follows."""
+    out: List[Dict[str, Any]] = []
+    size = 0
+    for cursor, item in items:
+        length = len(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+        if out and size + length > PAGE_BYTES:
+            return out, str(cursor)
+        out.append(item)
+        size += length
+    return out, (None if more is None else str(more))
 
 
 class ControlAPI:
@@ -188,11 +236,15 @@ class ControlAPI:
         if not body.strip():
             return {}
         try:
-            data = json.loads(body, parse_constant=_no_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = strictjson.loads(body)
+        except RecursionError:
+            raise _bad(f"The request body nests deeper than {MAX_DEPTH} levels") from None
+        except (ValueError, UnicodeDecodeError):
             raise _bad("The request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise _bad(f"The request body must be a JSON object, got {type(data).__name__}")
+        if strictjson.depth_problem(data, MAX_DEPTH):
+            raise _bad(f"The request body nests deeper than {MAX_DEPTH} levels")
         return data
 
     @staticmethod
@@ -215,19 +267,43 @@ class ControlAPI:
                 "botocore": botocore.__version__}
 
     def reset(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        only_fields(body, (), "a reset")
         self.service.reset()
         return {}
 
     def state(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
         account = query.get("account") or None
         region = query.get("region") or None
+        limit = query_int(query, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+        assert limit is not None
+        after: Optional[Tuple[float, str]] = None
+        cursor = query.get("cursor")
+        if cursor:
+            when, _, after_id = cursor.partition("_")
+            try:
+                after = (float(when), after_id)
+            except ValueError:
+                raise _bad(f"cursor {cursor[:80]!r} is not a NextCursor of this route") from None
         service = self.service
-        with service.backend.lock:
-            meetings = [meeting_json(m) for m in service.meetings(account=account, region=region)]
-        return {"meetings": meetings, "now": service.now()}
+        with service.reading():
+            # creation order (ties by ID): a cursor stays right while meetings come and go
+            ordered = sorted(service.meetings(account=account, region=region),
+                             key=lambda m: (m.created_at, m.meeting_id))
+            if after is not None:
+                ordered = [m for m in ordered if (m.created_at, m.meeting_id) > after]
+            items = [(f"{m.created_at!r}_{m.meeting_id}", meeting_json(m)) for m in ordered[:limit]]
+            more = f"{ordered[limit - 1].created_at!r}_{ordered[limit - 1].meeting_id}" \
+                if len(ordered) > limit else None
+        # the cursor of an item cut for size is the one before it
+        keys = [None] + [k for k, _ in items]
+        page, next_cursor = _paged([(keys[i], item) for i, (_, item) in enumerate(items)], more)
+        answer: Dict[str, Any] = {"meetings": page, "now": service.now()}
+        if next_cursor is not None:
+            answer["NextCursor"] = next_cursor
+        return answer
 
     def get_meeting(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
-        with self.service.backend.lock:
+        with self.service.reading():
             return meeting_json(self._meeting(meeting_id))
 
     def add_meeting(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
@@ -236,8 +312,8 @@ class ControlAPI:
         media_region = _field(fields, "MediaRegion", str, "a region name such as 'us-east-1'")
         region = _field(fields, "Region", str, "a region name such as 'us-east-1'")
         account = _field(fields, "Account", str, "12 digits")
-        if account is not None and not (len(account) == 12 and account.isdigit()):
-            raise _bad(f"Account must be 12 digits, got {json.dumps(account)}")
+        if account is not None and not is_account_id(account):
+            raise _bad(f"Account must be 12 ASCII digits, got {json.dumps(account)}")
         if region is not None:
             check_region(region, "Region")
         for name in ("ExternalMeetingId", "MediaRegion", "Region", "Account"):
@@ -247,11 +323,12 @@ class ControlAPI:
             fields = op.input_converter(fields)
         meeting = self.service.add_meeting(external_meeting_id=external, media_region=media_region,
                                            region=region, account=account, **fields)
-        with self.service.backend.lock:
+        with self.service.reading():
             return meeting_json(meeting)
 
     def add_attendee(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
         self._meeting(meeting_id)
+        only_fields(body, ("ExternalUserId", "Capabilities"), "an attendee")
         user = body.get("ExternalUserId")
         if not isinstance(user, str):
             raise _bad(f"ExternalUserId must be a string, got {json.dumps(user)}")
@@ -261,22 +338,30 @@ class ControlAPI:
         return attendee_json(attendee)
 
     def end_meeting(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
-        with self.service.backend.lock:
+        only_fields(body, (), "an end")
+        with self.service.reading():
             meeting = self._meeting(meeting_id)
             ended = [meeting.meeting_id] + list(meeting.replicas)
+        try:   # outside the read: ending emits events, and their subscribers may call the service
             self.service.end_meeting(meeting_id)
+        except LookupError:   # ended meanwhile
+            raise _not_found(f"Meeting <{meeting_id}> not found") from None
         return {"Ended": ended}
 
     def set_connected(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str,
                       attendee_id: str) -> Dict[str, Any]:
+        only_fields(body, ("Connected",), "a connection change")
         connected = body.get("Connected", True)
         if not isinstance(connected, bool):
             raise _bad(f"Connected must be true or false, got {json.dumps(connected)}")
-        with self.service.backend.lock:
+        with self.service.reading():
             meeting = self._meeting(meeting_id)
             if attendee_id.lower() not in meeting.attendees:
                 raise _not_found(f"Attendee <{attendee_id}> not found")
+        try:   # outside the read: joining and leaving emit events
             self.service.set_connected(meeting_id, attendee_id, connected)
+        except LookupError:   # removed meanwhile
+            raise _not_found(f"Attendee <{attendee_id}> not found") from None
         return {}
 
     def journal(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
@@ -287,20 +372,44 @@ class ControlAPI:
             if ok_text.lower() not in ("true", "false"):
                 raise _bad(f"ok must be true or false, got {ok_text!r}")
             ok = ok_text.lower() == "true"
-        limit_text = query.get("limit")
-        calls = self.service.journal.calls(operation, ok=ok)
-        if limit_text:
-            if not limit_text.isdigit():
-                raise _bad(f"limit must be a whole number, got {limit_text!r}")
-            calls = calls[-int(limit_text):] if int(limit_text) else []
-        return {"calls": [call_json(c) for c in calls]}
+        last = query_int(query, "last", None, 1, MAX_PAGE)
+        limit = query_int(query, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+        cursor = query_int(query, "cursor", 0, 0, 10 ** 18)
+        assert limit is not None and cursor is not None
+        journal = self.service.journal
+        more: Optional[int] = None
+        if last is not None:
+            if query.get("cursor"):
+                raise _bad("give either last (the newest calls) or cursor (a page), not both")
+            found = journal.newest(last, operation, ok=ok)
+        else:
+            found, more = journal.page(cursor, limit, operation, ok=ok)
+        page, next_cursor = _paged([(position, call_json(c)) for position, c in found], more)
+        answer: Dict[str, Any] = {"calls": page}
+        if next_cursor is not None and last is None:
+            answer["NextCursor"] = next_cursor
+        return answer
 
     def clear_journal(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
         self.service.journal.clear()
         return {}
 
     def faults(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
-        return {"faults": [fault_json(f) for f in self.service.faults.rules()]}
+        limit = query_int(query, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+        cursor = query_int(query, "cursor", 0, 0, 10 ** 18)
+        assert limit is not None and cursor is not None
+
+        def number(fault: Fault) -> int:
+            tail = fault.id.rpartition("-")[2]
+            return int(tail) if tail.isdigit() else 0
+
+        rules = [f for f in self.service.faults.rules() if number(f) >= cursor]
+        more = number(rules[limit]) if len(rules) > limit else None
+        page, next_cursor = _paged([(number(f), fault_json(f)) for f in rules[:limit]], more)
+        answer: Dict[str, Any] = {"faults": page}
+        if next_cursor is not None:
+            answer["NextCursor"] = next_cursor
+        return answer
 
     def inject(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
         known = ("Error", "Operation", "Times", "Match", "Message", "RetryAfter", "Members")
@@ -313,8 +422,10 @@ class ControlAPI:
                        f"got {json.dumps(error)}")
         operation = _field(body, "Operation", str, "an operation name such as \"GetMeeting\"")
         times = body["Times"] if "Times" in body else 1
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
-            raise _bad(f"Times must be a whole number or null (until removed), got {json.dumps(times)}")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
+                                  or not 1 <= times <= MAX_COUNT):
+            shown = json.dumps(times) if not isinstance(times, int) or abs(times) < 10 ** 30 else "a huge number"
+            raise _bad(f"Times must be a whole number from 1 to {MAX_COUNT} or null (until removed), got {shown}")
         match = _field(body, "Match", dict, "an object of parameter names and values")
         if match is not None:
             names: List[str] = []
@@ -327,6 +438,8 @@ class ControlAPI:
                            f"{operation or 'any operation'}")
         message = _field(body, "Message", str, "a string")
         retry_after = body.get("RetryAfter")
+        if isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after > MAX_COUNT:
+            raise _bad(f"RetryAfter must be a whole number of seconds from 0 to {MAX_COUNT}")
         members = _field(body, "Members", dict, "an object", {})
         try:
             fault = self.service.inject(error, operation, times=times, message=message,
@@ -355,6 +468,7 @@ class ControlAPI:
         return {"now": self.service.now()}
 
     def set_clock(self, body: Dict[str, Any], query: Dict[str, str]) -> Dict[str, Any]:
+        only_fields(body, ("Advance", "Time"), "a clock change")
         advance = body.get("Advance")
         when = body.get("Time")
         if (advance is None) == (when is None):
@@ -401,8 +515,9 @@ class ControlAPI:
         """``{"Events": [envelope...], "Cursor": N}``: the events after ``cursor`` (oldest first, at most
         ``limit``, optionally one ``type`` / ``meeting_id`` / ``attendee_id``); with ``wait``, answers as
         soon as one is there, or after ``wait`` seconds (at most MAX_EVENT_WAIT) with none."""
-        cursor = _whole(query, "cursor", 0, 0, None)
-        limit = _whole(query, "limit", 100, 1, 1000)
+        cursor = query_int(query, "cursor", 0, 0, 10 ** 18)
+        limit = query_int(query, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+        assert cursor is not None and limit is not None
         wait_text = query.get("wait") or "0"
         try:
             wait = float(wait_text)
@@ -466,7 +581,7 @@ class ControlAPI:
             connected = {a.attendee_id for a in self.service.connected(meeting_id)}
         except (LookupError, ValueError):  # the meeting ended meanwhile
             return {}
-        with self.service.backend.lock:
+        with self.service.reading():
             meeting = self.service.meeting(meeting_id)
             if meeting is None or attendee_id.lower() not in meeting.attendees:
                 return {}
@@ -475,12 +590,12 @@ class ControlAPI:
         return out
 
     def join_by_token(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str) -> Dict[str, Any]:
-        _only(body, "JoinToken")
+        only_fields(body, ("JoinToken",), "a join")
         token = body.get("JoinToken")
         if not isinstance(token, str) or not token:
             raise _bad(f"JoinToken must be the attendee's join token (a string), got {json.dumps(token)}")
         attendee_id: Optional[str] = None
-        with self.service.backend.lock:
+        with self.service.reading():
             meeting = self.service.meeting(meeting_id)
             for attendee in (meeting.attendees.values() if meeting is not None else ()):
                 if attendee.join_token == token:
@@ -488,19 +603,19 @@ class ControlAPI:
         return self._media(lambda: self.service.join(meeting_id, join_token=token), meeting_id, attendee_id)
 
     def join(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
-        _only(body)
+        only_fields(body, (), "this action")
         return self._media(lambda: self.service.join(meeting_id, attendee_id), meeting_id, attendee_id)
 
     def leave(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
-        _only(body)
+        only_fields(body, (), "this action")
         return self._media(lambda: self.service.leave(meeting_id, attendee_id), meeting_id, attendee_id)
 
     def drop(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
-        _only(body)
+        only_fields(body, (), "this action")
         return self._media(lambda: self.service.drop(meeting_id, attendee_id), meeting_id, attendee_id)
 
     def video(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
-        _only(body, "On")
+        only_fields(body, ("On",), "a video switch")
         on = body.get("On")
         if not isinstance(on, bool):
             raise _bad(f"On must be true (start video) or false (stop video), got {json.dumps(on)}")
@@ -510,7 +625,7 @@ class ControlAPI:
         return self._media(action, meeting_id, attendee_id)
 
     def content(self, body: Dict[str, Any], query: Dict[str, str], meeting_id: str, attendee_id: str) -> Dict[str, Any]:
-        _only(body, "On", "Dropped")
+        only_fields(body, ("On", "Dropped"), "a content switch")
         on = body.get("On")
         dropped = body.get("Dropped", False)
         if not isinstance(on, bool):
@@ -533,22 +648,5 @@ class ControlAPI:
 MAX_EVENT_WAIT = 30.0
 
 
-def _whole(query: Dict[str, str], name: str, default: int, low: int, high: Optional[int]) -> int:
-    text = query.get(name)
-    if text is None or text == "":
-        return default
-    value = int(text) if text.isdigit() else -1
-    if value < low or (high is not None and value > high):
-        span = f"from {low} to {high}" if high is not None else f"{low} or more"
-        raise _bad(f"{name} must be a whole number {span}, got {text!r}")
-    return value
-
-
-def _only(body: Dict[str, Any], *names: str) -> None:
-    unknown = [k for k in body if k not in names]
-    if unknown:
-        fields = f"the fields are {', '.join(names)}" if names else "this route takes no fields"
-        raise _bad(f"unknown field {unknown[0]!r}; {fields}")
-
-
-__all__ = ["ControlAPI", "ParamMatch", "json_safe", "meeting_json", "call_json", "fault_json"]
+__all__ = ["ControlAPI", "MAX_DEPTH", "DEFAULT_PAGE", "MAX_PAGE",
+           "ParamMatch", "json_safe", "meeting_json", "call_json", "fault_json"]
