@@ -448,13 +448,31 @@ class Protocol:
             ops.sort(key=lambda o: o.specificity, reverse=True)
         self._by_method = by_method
         self._errors = error_shapes()
+        # Which operation answered a (method, path, static query values): the
+        # answers of recent requests are kept (a path holds IDs, so this is a
+        # small table of what is being called now, not of every route).
+        self._static_keys = tuple(sorted({k for op in self.operations.values() for k in op.static_query}))
+        self._routes: Dict[Tuple[Any, ...], Operation] = {}
+
+    ROUTES_KEPT = 1024
 
     def route(self, method: str, path: str, query: Mapping[str, List[str]]) -> Operation:
         """The operation a raw request addresses (most specific match wins)."""
+        key = (method, path, *[(query.get(k) or (None,))[0] for k in self._static_keys])
+        op = self._routes.get(key)
+        if op is not None:
+            return op
         for op in self._by_method.get(method.upper(), ()):
             if op.path_regex.fullmatch(path) is None:
                 continue
             if all(query.get(k, [None])[0] == v for k, v in op.static_query.items()):
+                routes = self._routes
+                if len(routes) >= self.ROUTES_KEPT:
+                    try:
+                        del routes[next(iter(routes))]
+                    except (KeyError, RuntimeError, StopIteration):   # another thread got there first
+                        pass
+                routes[key] = op
                 return op
         raise RouteNotFound(f"{method} {path}")
 
