@@ -160,9 +160,19 @@ def load(port: int, requests: List[Feed], seconds: float, warmup: float) -> floa
 
 
 # -- servers -----------------------------------------------------------------------------------
-def start(code: Optional[str]) -> Tuple[subprocess.Popen, int]:
+CHIME_LAUNCHER = r"""
+import sys
+from chime_mock.doors.server import cli
+sys.exit(cli.main(["serve", *sys.argv[1:]]))
+"""
+
+
+def start(code: Optional[str], threads: Optional[int] = None,
+          switch_interval: Optional[float] = None) -> Tuple[subprocess.Popen, int]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    argv = ["--port", "0", "--account-id", ACCOUNT]
+    argv = ["--port", "0", "--account-id", ACCOUNT] + (["--threads", str(threads)] if threads else [])
+    if switch_interval is not None:   # the same interpreter setting in both servers
+        code = f"import sys; sys.setswitchinterval({switch_interval!r})\n" + (code or CHIME_LAUNCHER)
     command = [sys.executable, "-c", code, *argv] if code else [sys.executable, "-m", "chime_mock", "serve", *argv]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = proc.stdout.readline().strip()  # type: ignore[union-attr]
@@ -197,19 +207,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seconds", type=float, help="timed seconds per slice (default 0.6, --quick 0.4)")
     parser.add_argument("--rounds", type=int, help="slices per side and cell (default 8, --quick 3)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--ops", nargs="+", default=["GetMeeting", "CreateAttendee"], choices=["GetMeeting", "CreateAttendee"])
+    parser.add_argument("--threads", type=int, help="worker threads of both servers (serve --threads; default 8)")
+    parser.add_argument("--switch-interval", type=float, metavar="S",
+                        help="sys.setswitchinterval(S) in both servers (Python's default 0.005), to study the GIL")
     args = parser.parse_args(argv)
     seconds = args.seconds or (0.4 if args.quick else 0.6)
     rounds = args.rounds or (3 if args.quick else 8)
     warmup = 0.15
 
-    chime, chime_port = start(None)
-    hello, hello_port = start(HELLO_LAUNCHER)
+    chime, chime_port = start(None, args.threads, args.switch_interval)
+    hello, hello_port = start(HELLO_LAUNCHER, args.threads, args.switch_interval)
     results: Dict[Tuple[str, int, str], List[float]] = {}
     t0 = time.perf_counter()
     try:
         host = f"127.0.0.1:{chime_port}"
         for clients in args.clients:
-            for op in ("GetMeeting", "CreateAttendee"):
+            for op in args.ops:
                 reset(chime_port)
                 if op == "GetMeeting":
                     mid = new_meetings(chime_port, 1)[0]
@@ -243,10 +257,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     fails: List[str] = []
     print(f"## chime-mock serve vs hello-world WSGI on the same waitress\n\n{os.cpu_count()} CPUs, {rounds} "
-          f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices.\n")
+          f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices"
+          + (f"; --threads {args.threads}" if args.threads else "")
+          + (f"; switch interval {args.switch_interval:g} s" if args.switch_interval is not None else "") + ".\n")
     print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result |")
     print("| --- | ---: | ---: | --- | --- | --- |")
-    for op in ("GetMeeting", "CreateAttendee"):
+    for op in args.ops:
         for clients in args.clients:
             c, h = results[(op, clients, "chime")], results[(op, clients, "hello")]
             ratios = [x / y for x, y in zip(c, h)]

@@ -177,3 +177,18 @@ def test_attendee_lists_write_the_bytes_the_encoder_writes(external_id):
     copied = copy.deepcopy(items)
     assert type(copied) is list and copied == list(items)
     assert pickle.loads(pickle.dumps(items)) == list(items)
+
+
+def test_the_compact_writer_writes_what_the_json_module_writes():
+    import json
+
+    from chime_mock.ground.fastjson import dumps
+
+    reference = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    values = [{"a": 1, "b": [1.5, None, True, False, 'x\u00e9"\\\n😀'], "c": {"d": -0.0, "e": 1e300, "f": 10 ** 30}},
+              [], {}, "s", 'q"uote', 1, 1.1, None, True, [float("nan"), float("inf"), -float("inf")],
+              {"k": "\x00\x1f\u2028"}, {1: "int key", None: 2, True: 3, 2.5: 4}]
+    for value in values:
+        assert dumps(value) == reference(value)
+    with pytest.raises(TypeError):
+        dumps({"x": object()})

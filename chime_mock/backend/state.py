@@ -10,11 +10,10 @@ import dataclasses
 import json
 import re
 from bisect import bisect_right
-from json.encoder import encode_basestring as _encode_string
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Tuple, Type, TypeVar, cast
 
-from chime_mock.ground import regions
+from chime_mock.ground import fastjson, regions
 from chime_mock.ground.errors import BadRequest
 from chime_mock.protocol.validation import bad_request, violation
 
@@ -174,7 +173,7 @@ class Attendee:
 # Slots keep a stored attendee small (no per-instance __dict__).
 Attendee = _slotted(Attendee)  # type: ignore[misc]
 
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode   # as the protocol encodes
+_JSON = fastjson.dumps   # as the protocol encodes
 _ATTENDEE_JSON = '{"ExternalUserId":%s,"AttendeeId":%s,"JoinToken":%s,"Capabilities":%s}'
 _CAPS_JSON: Dict[int, str] = {}
 
@@ -188,7 +187,7 @@ class AttendeeList(List[Dict[str, Any]]):
     __slots__ = ()
 
     def wire_json(self) -> str:
-        string = _encode_string
+        string = fastjson.encode_string
         parts = []
         for item in self:
             if len(item) != 4:
