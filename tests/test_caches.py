@@ -192,3 +192,15 @@ def test_the_compact_writer_writes_what_the_json_module_writes():
         assert dumps(value) == reference(value)
     with pytest.raises(TypeError):
         dumps({"x": object()})
+
+
+def test_get_meeting_answers_in_the_journal_keep_what_was_answered(client, chime_meetings):
+    mid = new_meeting(client)["MeetingId"]
+    client.get_meeting(MeetingId=mid)
+    chime_meetings.meeting(mid).tenant_ids = ["later"]
+    client.get_meeting(MeetingId=mid)
+    first, second = (call.result["Meeting"]["TenantIds"] for call in chime_meetings.journal.calls("GetMeeting"))
+    assert (first, second) == ([], ["later"])
+    # an upper-case MeetingId in the path reaches the same meeting and is journaled as sent
+    client.get_meeting(MeetingId=mid.upper())
+    assert chime_meetings.journal.calls("GetMeeting")[-1].params == {"MeetingId": mid.upper()}

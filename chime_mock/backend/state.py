@@ -251,11 +251,14 @@ class Meeting:
     #: The capabilities a new attendee gets (``AttendeeRules.default_capabilities``),
     #: kept once worked out; not a field: assigning ``meeting_features`` drops it.
     _default_caps = None  # type: Optional[Dict[str, str]]
+    #: GetMeeting's answer, ``{"Meeting": wire}``, shared like ``wire`` (not a field).
+    _answer = None  # type: Optional[Dict[str, Any]]
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if name in _MEETING_WIRE_FIELDS:
             object.__setattr__(self, "_wire", None)
+            object.__setattr__(self, "_answer", None)
             if name == "meeting_features":
                 object.__setattr__(self, "_default_caps", None)
 
@@ -296,6 +299,15 @@ class Meeting:
                 wire["PrimaryMeetingId"] = self.primary_meeting_id
             object.__setattr__(self, "_wire", wire)
         return wire
+
+    @property
+    def wire_answer(self) -> Dict[str, Any]:
+        """``{"Meeting": wire}`` (GetMeeting's answer), shared and read-only like ``wire``."""
+        answer = self._answer
+        if answer is None or answer["Meeting"] is not self._wire:
+            answer = {"Meeting": self.wire}
+            object.__setattr__(self, "_answer", answer)
+        return answer
 
     def to_wire(self) -> Dict[str, Any]:
         """The API's ``Meeting`` object (a copy you may change)."""

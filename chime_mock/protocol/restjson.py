@@ -16,6 +16,7 @@ import copy
 import datetime
 import functools
 import re
+import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
@@ -329,7 +330,9 @@ class Operation:
         if match is None:
             raise RouteNotFound(path)
         for label, raw in zip(self.labels, match.groups()):
-            params[self.uri_members[label][0]] = unquote(raw) if "%" in raw else raw
+            # Interned: an ID then shares the string the state keeps for it
+            # (a meeting's ID is interned when it is made).
+            params[self.uri_members[label][0]] = sys.intern(unquote(raw) if "%" in raw else raw)
         for wire, name, member in self.query_members:
             values = query.get(wire)
             if values is None:
