@@ -37,3 +37,29 @@ def test_a_misspelt_keyword_is_a_type_error(tmp_path):
     assert ('Unexpected keyword argument "sed"' in result.stdout
             or 'No overload variant of "mock_chime_meetings"' in result.stdout), result.stdout
     assert "typo.py:3:" in result.stdout
+
+
+
+def test_mistakes_in_controls_are_type_errors(tmp_path):
+    """One mypy run over several mistakes (each on its own line)."""
+    cases = [
+        ('m.inject("ThrottlingException", tims=2)', 'Unexpected keyword argument "tims"'),
+        ('m.inject("ThrottlingException", time=1)', 'Unexpected keyword argument "time"'),
+        # shape members go in members={...} in the typed form
+        ('m.inject("ResourceNotFoundException", ResourceName="arn")', 'Unexpected keyword argument "ResourceName"'),
+        ('m.journal.calls(ok="yes")', 'Argument "ok"'),
+        ('ChimeMeetingsMock(retry_delay=True)', 'Unexpected keyword argument "retry_delay"'),
+    ]
+    lines = ["from chime_mock import ChimeMeetingsMock, mock_chime_meetings", "",
+             "def test_x() -> None:", "    with mock_chime_meetings() as m:"]
+    first = len(lines) + 1
+    lines += [f"        {call}" for call, _ in cases]
+    lines += ['        m.inject("ResourceNotFoundException", members={"ResourceName": "arn"})']   # fine
+    source = tmp_path / "mistake.py"
+    source.write_text("\n".join(lines) + "\n")
+    result = mypy(str(source))
+    assert result.returncode == 1, result.stdout
+    for offset, (call, expected) in enumerate(cases):
+        reported = [line for line in result.stdout.splitlines() if line.startswith(f"{source}:{first + offset}:")]
+        assert any(expected in line for line in reported), (call, result.stdout)
+    assert f"{source}:{first + len(cases)}:" not in result.stdout

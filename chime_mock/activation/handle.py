@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 import unittest
 from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, List,
                     Optional, TypeVar, Union, cast, overload)
@@ -37,6 +38,7 @@ from chime_mock.backend.rules import DEFAULT_ACCOUNT, Quotas
 from chime_mock.controls.journal import Faults, Journal
 from chime_mock.events.log import DEFAULT_LIMIT, DeliveryRecord, EventLog, MeetingEvent
 from chime_mock.ground.errors import ChimeMockError
+from chime_mock.ground.hints import checked_keywords, unexpected_keyword
 from chime_mock.ground.ids import IdGenerator
 from chime_mock.service import registry
 from chime_mock.protocol.restjson import protocol
@@ -96,14 +98,32 @@ class ChimeMeetingsMock:
     :param as_kwarg: when decorating, pass each run's activation to the
         decorated function as this keyword argument (the function must
         declare it; pytest does not see it as a fixture).
+    :param retry_delays: keep botocore's (and aiobotocore's) retry delays for
+        Chime calls answered by this mock.  By default a retried call is
+        retried at once: every attempt still reaches the mock and its journal,
+        and the client's retry mode and ``max_attempts`` decide how many there
+        are, but the backoff sleeps (and the adaptive mode's rate-limit waits)
+        are skipped, so a test with a persistent fault takes no time.
+    :param assert_all_faults_fired: at ``stop()`` (the end of the ``with``
+        block, the decorated function or the test), raise ``AssertionError``
+        naming every fault rule that never fired (see ``assert_all_faults_fired()``).
     """
 
+    @checked_keywords("ChimeMeetingsMock")
     def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, default_region: Optional[str] = None,
                  seed: Optional[int] = None, quotas: Union[Quotas, str, None] = None, auto_end: bool = False,
                  clock: Optional[Callable[[], float]] = None, service: Optional[ChimeService] = None,
-                 separate: bool = False, as_kwarg: Optional[str] = None, event_limit: int = DEFAULT_LIMIT) -> None:
-        if not isinstance(separate, bool):
-            raise TypeError(f"separate must be True or False, got {separate!r}")
+                 separate: bool = False, as_kwarg: Optional[str] = None, event_limit: int = DEFAULT_LIMIT,
+                 retry_delays: bool = False, assert_all_faults_fired: bool = False) -> None:
+        for name, flag in (("separate", separate), ("retry_delays", retry_delays),
+                           ("assert_all_faults_fired", assert_all_faults_fired)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        #: Keep the clients' retry delays for Chime calls (default: retried at once).
+        self.retry_delays = retry_delays
+        self._check_faults = assert_all_faults_fired
+        #: Who started this handle: "fixture"/"marker" for the pytest plugin's (named in errors).
+        self._origin: Optional[str] = None
         if as_kwarg is not None and not (isinstance(as_kwarg, str) and as_kwarg.isidentifier()):
             raise ValueError(f"as_kwarg must be a parameter name, got {as_kwarg!r}")
         self.as_kwarg = as_kwarg
@@ -278,6 +298,13 @@ class ChimeMeetingsMock:
         theirs = dict(target.config(), default_region=target.default_region)
         differs = [name for name, value in self._given.items()
                    if theirs[name] != (_quotas_value(value) if name == "quotas" else value)]
+        if differs and outer._origin is not None:
+            given = ", ".join(f"{name}={self._given[name]!r}" for name in differs)
+            raise ValueError(
+                f"this test both uses the chime_meetings {outer._origin} and is decorated with "
+                f"mock_chime_meetings({given}); the decorator would join the {outer._origin}'s mock, "
+                f"which is configured differently. Configure the {outer._origin}'s mock with the marker "
+                f"instead and drop the decorator: @pytest.mark.chime_meetings({given})")
         if differs:
             raise ValueError(
                 f"this mock's configuration ({', '.join(differs)}) differs from the mock already active "
@@ -290,7 +317,14 @@ class ChimeMeetingsMock:
                 "set it up on the active mock")
 
     def stop(self) -> None:
-        """Deactivate.  The state stays readable until the next activation."""
+        """Deactivate.  The state stays readable until the next activation.
+        With ``assert_all_faults_fired=True``, then raises ``AssertionError``
+        when a fault rule never fired."""
+        self._stop()
+        if self._depth == 0 and self._check_faults:
+            self.assert_all_faults_fired()
+
+    def _stop(self) -> None:
         with self._lock:
             if self._depth == 0:
                 raise RuntimeError("chime_mock: stop() called on a mock that is not started")
@@ -302,17 +336,53 @@ class ChimeMeetingsMock:
                 self._reset_pending = not self._shared
                 log.info("chime_mock stopped")
 
+    def assert_all_faults_fired(self) -> None:
+        """Raise ``AssertionError`` naming every fault rule (``inject``) that
+        has not fired yet: a fault the code under test never met usually means
+        the test does not test what it says.  (Rules that fired their
+        ``times`` are gone; a rule with ``times=None`` passes once it fired.)"""
+        unfired = [rule for rule in self.service.faults.rules() if rule.fired == 0]
+        if unfired:
+            listed = "; ".join(
+                f"{rule.error} on {rule.operation or 'any operation'}"
+                f"{' (with a when= predicate)' if rule.when is not None else ''} [{rule.id}]" for rule in unfired)
+            raise AssertionError(f"chime_mock: {len(unfired)} injected fault(s) never fired: {listed}")
+
     def __enter__(self) -> "ChimeMeetingsMock":
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
-        self.stop()
+        self._exit(exc[0] is not None)
 
     async def __aenter__(self) -> "ChimeMeetingsMock":
         return self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
-        self.stop()
+        self._exit(exc[0] is not None)
+
+    def _finish(self) -> None:
+        """Stop at the end of a decorated run (in its ``finally``): the
+        unfired-fault check does not hide the run's own error."""
+        self._exit(sys.exc_info()[1] is not None)
+
+    def _exit(self, failing: bool) -> None:
+        """Stop; the unfired-fault check does not hide an error already on its way."""
+        if failing:
+            self._stop()
+        else:
+            self.stop()
+
+    def dispatch(self, method: str, url: str, headers: Any, body: bytes, operation: Optional[str] = None,
+                 region: Optional[str] = None) -> Any:
+        """Deprecated (kept for one release): answer one raw HTTP request.  The
+        doors now call ``chime_mock.doors.request.answer`` on the service."""
+        import warnings
+
+        from chime_mock.doors.request import answer
+
+        warnings.warn("ChimeMeetingsMock.dispatch is deprecated; the doors answer through "
+                      "chime_mock.doors.request.answer(service, ...)", DeprecationWarning, stacklevel=2)
+        return answer(self.service, method, url, headers, body, scope_region=region, operation=operation)
 
     # -- decorating ----------------------------------------------------------------
     def _run_activation(self, joinable: bool = True) -> "ChimeMeetingsMock":
@@ -327,6 +397,8 @@ class ChimeMeetingsMock:
             else ChimeMeetingsMock(separate=self.separate, **self._own.config())
         twin._given = self._given
         twin.as_kwarg = self.as_kwarg
+        twin.retry_delays = self.retry_delays
+        twin._check_faults = self._check_faults
         twin._joinable = joinable
         return twin.start()
 
@@ -385,7 +457,7 @@ class ChimeMeetingsMock:
                             except StopAsyncIteration:
                                 return
                 finally:
-                    activation.stop()
+                    activation._finish()
             wrapper = async_gen_wrapper
         elif inspect.iscoroutinefunction(target):
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -393,7 +465,7 @@ class ChimeMeetingsMock:
                 try:
                     return await target(*args, **bind(kwargs, activation))
                 finally:
-                    activation.stop()
+                    activation._finish()
             wrapper = async_wrapper
         elif inspect.isgeneratorfunction(target):
             def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
@@ -402,7 +474,7 @@ class ChimeMeetingsMock:
                 try:
                     return (yield from target(*args, **bind(kwargs, activation)))
                 finally:
-                    activation.stop()
+                    activation._finish()
             wrapper = gen_wrapper
         else:
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -410,7 +482,7 @@ class ChimeMeetingsMock:
                 try:
                     result = target(*args, **bind(kwargs, activation))
                 finally:
-                    activation.stop()
+                    activation._finish()
                 _refuse_lazy_result(target, result)
                 return result
             wrapper = sync_wrapper
@@ -433,7 +505,7 @@ class ChimeMeetingsMock:
                 try:
                     return original_run(test_self, result)
                 finally:
-                    activation.stop()
+                    activation._finish()
             setattr(cls, "run", run)
         elif callable(getattr(cls, "setup_method", None)):
             # pytest-style class: the activation spans setup_method, the test and teardown_method.
@@ -534,13 +606,16 @@ def mock_chime_meetings(target: F) -> F: ...
 def mock_chime_meetings(target: None = None, *, account_id: str = ..., default_region: Optional[str] = ...,
                         seed: Optional[int] = ..., quotas: Union[Quotas, str, None] = ..., auto_end: bool = ...,
                         clock: Optional[Callable[[], float]] = ..., service: Optional[ChimeService] = ...,
-                        separate: bool = ..., as_kwarg: Optional[str] = ...,
-                        event_limit: int = ...) -> ChimeMeetingsMock: ...
+                        separate: bool = ..., as_kwarg: Optional[str] = ..., event_limit: int = ...,
+                        retry_delays: bool = ..., assert_all_faults_fired: bool = ...) -> ChimeMeetingsMock: ...
 
 
 def mock_chime_meetings(target: Any = None, **config: Any) -> Any:
     """``@mock_chime_meetings``, ``@mock_chime_meetings(seed=1)`` or
     ``with mock_chime_meetings() as m:``; see ``ChimeMeetingsMock``."""
+    for name in config:
+        if name not in _HANDLE_OPTIONS:
+            raise unexpected_keyword("mock_chime_meetings", name, _HANDLE_OPTIONS)
     if target is not None:
         return ChimeMeetingsMock(**config)(target)
     return ChimeMeetingsMock(**config)
@@ -556,11 +631,19 @@ def active_mock() -> ChimeMeetingsMock:
     """Like ``current()``, but raises ``ChimeMockError`` when no mock is active."""
     handle = current()
     if handle is None:
-        raise ChimeMockError("no chime_mock is active here")
+        raise ChimeMockError(
+            "no chime_mock is active here (this thread or task). Start one: decorate the test with "
+            "@chime_mock.mock_chime_meetings, use `with chime_mock.mock_chime_meetings() as mock:`, take "
+            "the chime_meetings pytest fixture, or mark the test @pytest.mark.chime_meetings")
     return handle
 
 
 __all__ = ["ChimeMeetingsMock", "mock_chime_meetings", "current", "active_mock"]
+
+
+#: The keyword arguments ``ChimeMeetingsMock`` takes.
+_HANDLE_OPTIONS = ("account_id", "default_region", "seed", "quotas", "auto_end", "clock", "service",
+                   "separate", "as_kwarg", "event_limit", "retry_delays", "assert_all_faults_fired")
 
 
 def _quotas_value(value: Any) -> Any:

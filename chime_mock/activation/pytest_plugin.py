@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from chime_mock.activation.handle import ChimeMeetingsMock
 
 MARKER = "chime_meetings"
-_OPTIONS = ("account_id", "default_region", "seed", "quotas", "auto_end", "clock", "event_limit")
+_OPTIONS = ("account_id", "default_region", "seed", "quotas", "auto_end", "clock", "event_limit", "retry_delays",
+            "assert_all_faults_fired")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,8 +53,10 @@ def _marker_options(item: pytest.Item) -> Dict[str, Any]:
                 f"({', '.join(_OPTIONS)}), got positional {marker.args!r}")
         for key, value in marker.kwargs.items():
             if key not in _OPTIONS:
-                close = difflib.get_close_matches(key, _OPTIONS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(_OPTIONS)}"
+                from chime_mock.ground.hints import closest
+
+                guess = closest(key, _OPTIONS)
+                hint = f"; did you mean {guess!r}?" if guess else f"; it takes {', '.join(_OPTIONS)}"
                 raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{MARKER} got an unknown option {key!r}{hint}")
             options.setdefault(key, value)
     return options
@@ -84,7 +87,9 @@ def chime_meetings(request: pytest.FixtureRequest) -> Iterator["ChimeMeetingsMoc
     from chime_mock.activation.handle import ChimeMeetingsMock
 
     options = _marker_options(request.node) if isinstance(request.node, pytest.Item) else {}
-    with ChimeMeetingsMock(**options) as mock:
+    mock = ChimeMeetingsMock(**options)
+    mock._origin = "fixture"
+    with mock:
         yield mock
 
 
@@ -103,16 +108,24 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     elif item.get_closest_marker(MARKER) is not None:
         from chime_mock.activation.handle import ChimeMeetingsMock
 
-        setattr(item, _ACTIVATION, ChimeMeetingsMock(**_marker_options(item)).start())
+        handle = ChimeMeetingsMock(**_marker_options(item))
+        handle._origin = "marker"
+        setattr(item, _ACTIVATION, handle.start())
     yield
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: Any) -> Iterator[None]:
-    yield
+    outcome = yield
     activation = item.__dict__.pop(_ACTIVATION, None)
     if activation is not None:
-        activation.stop()
+        try:
+            activation.stop()          # with assert_all_faults_fired: AssertionError for an unfired fault
+        except AssertionError as exc:
+            force = getattr(outcome, "force_exception", None)
+            if force is None:          # pragma: no cover - pluggy < 1.1
+                raise
+            force(exc)
 
 
 @pytest.fixture(scope="session")

@@ -172,6 +172,8 @@ class Journal:
         ``"CreateMeeting"``) and/or only (un)successful."""
         if operation is not None:
             operation_name(operation)
+        if ok is not None and not isinstance(ok, bool):
+            raise TypeError(f"ok must be True, False or None (any outcome), got {ok!r}")
         with self._lock:
             calls = list(self._calls)
         if operation is not None:

@@ -41,6 +41,9 @@ class ServiceError(Exception):
 
     shape: str = "ServiceFailureException"
     injected: bool = False   # raised by a test's Fault rather than by the service rules
+    #: For a request the model check rejected: the parameters that could be
+    #: parsed (the journal records them), else None.
+    params: Optional[Dict[str, Any]] = None
     #: The HTTP status of a shape the model does not declare (a modeled
     #: shape's own ``httpStatusCode`` wins).
     status: int = 400

@@ -371,7 +371,9 @@ class Operation:
         if not self.valid(params):
             errors: List[str] = []
             self.validate(params, "", errors)
-            raise_for(errors)
+            error = bad_request(errors)
+            error.params = params    # what was sent, for the journal
+            raise error
         return params
 
     @staticmethod

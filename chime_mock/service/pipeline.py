@@ -25,7 +25,7 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union, cast
 
 from botocore import xform_name
 
@@ -36,7 +36,9 @@ from chime_mock.backend.rules import DEFAULT_ACCOUNT, IDLE_TIMEOUT, MEETING_MAX_
 from chime_mock.controls.journal import Call, Fault, Faults, Journal, UserCallbackError
 from chime_mock.events.log import CONTENT_SUFFIX, DEFAULT_LIMIT, EventLog, check_limit
 from chime_mock.ground.errors import ChimeMockInternalError, MediaNotFound, ServiceError, UnsupportedOperationError
+from chime_mock.ground.hints import checked_keywords, closest
 from chime_mock.ground.ids import IdGenerator
+from chime_mock.ground.model import error_shapes
 from chime_mock.protocol.restjson import RouteNotFound, WireResponse, protocol
 from chime_mock.service.config import LATEST, check_clock, check_quotas, check_region, configured_region, finite_seconds
 from chime_mock.protocol.validation import raise_for
@@ -64,6 +66,7 @@ class ChimeService:
         oldest are dropped first); 10,000 by default.
     """
 
+    @checked_keywords("ChimeService")
     def __init__(self, *, account_id: str = DEFAULT_ACCOUNT, default_region: Optional[str] = None,
                  seed: Optional[int] = None, quotas: Union[Quotas, str, None] = None, auto_end: bool = False,
                  clock: Optional[Callable[[], float]] = None, event_limit: int = DEFAULT_LIMIT) -> None:
@@ -200,6 +203,8 @@ class ChimeService:
                 self._before_call(op.name, region, account, params)
                 result = handler(self._context(account, region), params)
             except ServiceError as error:
+                if not call.params and error.params:   # rejected by the model check: what was sent
+                    call.params = error.params
                 call.error, call.error_message = error.shape, error.message
                 call.injected = error.injected
                 wire = proto.error_response(error, request_id)
@@ -299,7 +304,8 @@ class ChimeService:
         (``MeetingFeatures``, ``Tags``, ``TenantIds``...)."""
         region = check_region(region, "region") if region is not None else self.default_region
         _check_fields("add_meeting", "CreateMeeting", fields,
-                      taken=("ExternalMeetingId", "MediaRegion"))
+                      taken=("ExternalMeetingId", "MediaRegion"),
+                      keywords=("external_meeting_id", "media_region", "region", "account"))
         if media_region is None:
             media_region = region if region in regions.MEDIA_REGIONS else "us-east-1"
         params: Dict[str, Any] = {"ClientRequestToken": self.ids.uuid4(), "ExternalMeetingId": external_meeting_id,
@@ -308,6 +314,7 @@ class ChimeService:
         self._dispatch()
         return self.backend.find_meeting(result["Meeting"]["MeetingId"])  # type: ignore[return-value]
 
+    @checked_keywords("add_attendee")
     def add_attendee(self, meeting_id: str, external_user_id: str,
                      capabilities: Optional[Dict[str, str]] = None) -> Attendee:
         """Add an attendee directly, under the same rules as CreateAttendee."""
@@ -365,16 +372,51 @@ class ChimeService:
         snapshots.load(self, snapshot)
 
     # -- faults -------------------------------------------------------------------------
-    def inject(self, /, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
-               when: Optional[Callable[[Dict[str, Any]], bool]] = None, message: Optional[str] = None,
-               retry_after: Optional[int] = None, **members: Any) -> Fault:
+    if TYPE_CHECKING:  # the typed form: shape members go in ``members``, so mypy catches ``tims=2``
+        def inject(self, /, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
+                   when: Optional[Callable[[Dict[str, Any]], bool]] = None, message: Optional[str] = None,
+                   retry_after: Optional[int] = None, members: Optional[Mapping[str, Any]] = None) -> Fault:
+            ...
+    else:
+        def inject(self, /, error: str, operation: Optional[str] = None, *, times: Optional[int] = 1,
+                   when: Optional[Callable[[Dict[str, Any]], bool]] = None, message: Optional[str] = None,
+                   retry_after: Optional[int] = None, members: Optional[Mapping[str, Any]] = None,
+                   **shape_members: Any) -> Fault:
+            return self._inject(error, operation, times, when, message, retry_after, members, shape_members)
+
+    def _inject(self, error: str, operation: Optional[str], times: Optional[int],
+                when: Optional[Callable[[Dict[str, Any]], bool]], message: Optional[str],
+                retry_after: Optional[int], members: Optional[Mapping[str, Any]],
+                shape_members: Dict[str, Any]) -> Fault:
         """Make the next ``times`` matching calls fail with the modeled ``error``
         (e.g. ``"ThrottlingException"``); ``times=None`` until ``remove_fault``.
         ``when`` is a predicate on the call's parameters; ``members`` are the
-        error shape's other members (``ResourceName``)."""
-        fault = Fault(error, operation, times, when, message, retry_after, members)
+        error shape's other members (``members={"ResourceName": "arn..."}``;
+        also accepted as keywords, which mypy does not check)."""
+        if members is not None and not isinstance(members, Mapping):
+            raise TypeError(f"members must be a mapping of the error's member names to values, got {members!r}")
+        shapes = error_shapes()
+        own = [m for m in shapes[error].members if m not in ("Code", "Message", "RequestId")] \
+            if isinstance(error, str) and error in shapes else []
+        for name in shape_members:
+            if name not in own:
+                guess = closest(name, own + list(_INJECT_KEYWORDS))
+                hint = (f"did you mean {guess!r}?" if guess is not None else
+                        f"{error} has no member {name!r}; "
+                        + (f"its members are {', '.join(own)}" if own else "it has no other members"))
+                raise TypeError(f"inject() got an unexpected keyword argument {name!r}; {hint}")
+        every = dict(members or {})
+        for name, value in shape_members.items():
+            if name in every:
+                raise TypeError(f"inject() got {name!r} both as a keyword and in members")
+            every[name] = value
+        fault = Fault(error, operation, times, when, message, retry_after, every)
         log.info("fault added: %s", fault)
         return self.faults.add(fault)
+
+    # The handle's ``inject`` (``_seeds``) reads ``__name__``; keep the public name and docs.
+    if not TYPE_CHECKING:
+        inject.__doc__ = _inject.__doc__
 
     def remove_fault(self, fault: Fault) -> None:
         self.faults.remove(fault)
@@ -522,18 +564,35 @@ class ChimeService:
         return ended
 
 
-def _check_fields(function: str, operation: str, fields: Mapping[str, Any], taken: Tuple[str, ...]) -> None:
-    """Every name in ``fields`` must be a parameter of ``operation`` (TypeError naming the typo)."""
+_INJECT_KEYWORDS = ("operation", "times", "when", "message", "retry_after", "members")
+
+
+def _check_fields(function: str, operation: str, fields: Mapping[str, Any], taken: Tuple[str, ...],
+                  keywords: Tuple[str, ...] = ()) -> None:
+    """Every name in ``fields`` must be a parameter of ``operation`` (TypeError naming the typo).
+    A name that is one of the function's own ``keywords`` in another casing
+    (``externalMeetingId``, ``MediaRegion``) points to that keyword."""
     members = [m for m in service_model().operation_model(operation).input_shape.members if m not in taken]
     for name in fields:
         if name in members:
             continue
+        own = closest(name, keywords) if keywords else None
+        if own is not None and own.replace("_", "") == name.lower().replace("_", ""):
+            raise TypeError(f"{function}() got an unexpected keyword argument {name!r}; did you mean {own!r}? "
+                            f"({function}() takes {own}=... for {xform_camel(own)})")
         if name in taken:
             raise TypeError(f"{function}() sets {name} itself; use its keyword argument instead")
-        close = difflib.get_close_matches(name, members, n=1, cutoff=0.6) or [
-            m for m in members if xform_name(m) == name or m.lower() == name.lower()]
+        close = [m for m in members if xform_name(m) == name or m.lower() == name.lower()] or \
+            difflib.get_close_matches(name, members, n=1, cutoff=0.6)
+        if not close and own is not None:
+            close = [own]
         hint = f"; did you mean {close[0]!r}?" if close else f"; {operation} takes {', '.join(members)}"
         raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}")
+
+
+def xform_camel(name: str) -> str:
+    """``media_region`` -> ``MediaRegion``."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
 __all__ = ["ChimeService", "protocol", "configured_region", "check_region", "finite_seconds"]

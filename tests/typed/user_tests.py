@@ -66,6 +66,20 @@ def test_with_and_controls() -> None:
     m.stop()
 
 
+def test_typed_fault_members_and_checks() -> None:
+    with mock_chime_meetings(retry_delays=True, assert_all_faults_fired=False) as m:
+        fault: Fault = m.inject("ResourceNotFoundException", "GetMeeting", times=None, message="gone",
+                                members={"ResourceName": "arn:aws:chime:us-east-1:111122223333:meeting/x"})
+        throttle: Fault = m.inject("ServiceUnavailableException", retry_after=2,
+                                   when=lambda params: params.get("MeetingId") == "x")
+        m.remove_fault(fault)
+        m.remove_fault(throttle)
+        m.assert_all_faults_fired()
+        assert m.retry_delays
+    with ChimeMeetingsMock(assert_all_faults_fired=True):
+        pass
+
+
 def test_service_shared() -> None:
     service = ChimeService(account_id="111122223333")
     service.add_meeting(region="us-west-2")

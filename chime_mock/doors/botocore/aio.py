@@ -125,7 +125,8 @@ def respond(url: str, status: int, headers: Any, body: bytes) -> Any:
 
 
 # -- patches applied once aiobotocore is imported -------------------------------------
-def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool]) -> None:
+def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool],
+           skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool]) -> None:
     global _patched
     with _lock:
         if _patched:
@@ -146,6 +147,42 @@ def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool])
         return await original_send(self, request)
 
     AioEndpoint._send = _send
+
+    # Retries of a mocked Chime call without their asyncio.sleep (see the
+    # botocore side in ``hooks``): ``_needs_retry`` and the adaptive mode's
+    # rate limiter.  While no mock is active both are aiobotocore's own.
+    from botocore.hooks import first_non_none_response
+
+    original_needs_retry = AioEndpoint._needs_retry
+
+    async def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: Any,
+                           response: Any = None, caught_exception: Any = None) -> Any:
+        service_model = getattr(operation_model, "service_model", None)
+        if not (ACTIVE and getattr(service_model, "service_name", None) == SERVICE_NAME and skip_retry_delays()):
+            return await original_needs_retry(self, attempts, operation_model, request_dict,
+                                              response=response, caught_exception=caught_exception)
+        service_id = operation_model.service_model.service_id.hyphenize()
+        responses = await self._event_emitter.emit(
+            f"needs-retry.{service_id}.{operation_model.name}", response=response, endpoint=self,
+            operation=operation_model, attempts=attempts, caught_exception=caught_exception,
+            request_dict=request_dict)
+        handler_response = first_non_none_response(responses)
+        return not (handler_response is None or handler_response is False)
+
+    AioEndpoint._needs_retry = _needs_retry
+    try:
+        from aiobotocore.retries.adaptive import AsyncClientRateLimiter
+    except ImportError:  # pragma: no cover - an aiobotocore without the adaptive mode
+        AsyncClientRateLimiter = None
+    if AsyncClientRateLimiter is not None:
+        original_on_sending = AsyncClientRateLimiter.on_sending_request
+
+        async def on_sending_request(self: Any, request: Any, **kwargs: Any) -> Any:
+            if ACTIVE and is_chime_send(kwargs) and skip_retry_delays():
+                return None
+            return await original_on_sending(self, request, **kwargs)
+
+        AsyncClientRateLimiter.on_sending_request = on_sending_request
 
     original_create = AioSession._create_client
     original_get_credentials = AioSession.get_credentials
@@ -221,9 +258,10 @@ class _OnImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-def install(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool]) -> None:
+def install(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool],
+            skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool]) -> None:
     def apply() -> None:
-        _patch(before_send, is_chime_url)
+        _patch(before_send, is_chime_url, skip_retry_delays, is_chime_send)
 
     if "aiobotocore.session" in sys.modules:
         apply()

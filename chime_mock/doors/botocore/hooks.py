@@ -30,6 +30,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.client import BaseClient
 from botocore.credentials import ContainerProvider, Credentials, InstanceMetadataProvider
 from botocore.endpoint import Endpoint
+from botocore.hooks import first_non_none_response
+from botocore.retries.adaptive import ClientRateLimiter
 from botocore.utils import IMDSRegionProvider
 from botocore.session import Session
 
@@ -37,6 +39,7 @@ from chime_mock.doors.botocore import aio as _aio
 from chime_mock.doors.botocore import credentials as _credentials
 from chime_mock.doors.request import answer, as_bytes, header_text
 from chime_mock.ground.endpoints import is_chime_url
+from chime_mock.ground.errors import ChimeMockError
 from chime_mock.ground.model import SERVICE_NAME
 from chime_mock.service import registry
 from chime_mock.protocol.restjson import protocol
@@ -114,6 +117,60 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
     return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
 
 
+# -- retries without their sleeps ------------------------------------------------
+# While a mock is active, botocore's retries of a Chime call still happen (each
+# attempt goes through the mock and its journal, and the client's own retry
+# mode and max_attempts decide how many), but without the backoff sleeps:
+# ``Endpoint._needs_retry`` (legacy and standard modes: it sleeps for the delay
+# the needs-retry handlers return) and the adaptive mode's client-side rate
+# limiter (``ClientRateLimiter.on_sending_request`` waits on its token bucket).
+# A handle made with ``retry_delays=True`` keeps the real delays.
+_original_needs_retry = Endpoint._needs_retry
+_original_on_sending = ClientRateLimiter.on_sending_request
+
+
+def skip_retry_delays() -> bool:
+    """True when a Chime call made here is answered by a mock that skips
+    retry delays (every mock does unless made with ``retry_delays=True``)."""
+    if not registry.ACTIVE:
+        return False
+    try:
+        activation = registry.current()
+    except ChimeMockError:   # the call itself is refused; no reason to wait for that
+        return True
+    return activation is not None and not getattr(activation.handle, "retry_delays", False)
+
+
+def is_chime_operation(operation_model: Any) -> bool:
+    return bool(getattr(getattr(operation_model, "service_model", None), "service_name", None) == SERVICE_NAME)
+
+
+def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: Any,
+                 response: Any = None, caught_exception: Any = None) -> Any:
+    """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call."""
+    if not (registry.ACTIVE and is_chime_operation(operation_model) and skip_retry_delays()):
+        return _original_needs_retry(self, attempts, operation_model, request_dict,
+                                     response=response, caught_exception=caught_exception)
+    service_id = operation_model.service_model.service_id.hyphenize()
+    responses = self._event_emitter.emit(
+        f"needs-retry.{service_id}.{operation_model.name}", response=response, endpoint=self,
+        operation=operation_model, attempts=attempts, caught_exception=caught_exception,
+        request_dict=request_dict)
+    handler_response = first_non_none_response(responses)
+    return not (handler_response is None or handler_response is False)
+
+
+def is_chime_send(kwargs: Any) -> bool:
+    return str(kwargs.get("event_name", "")).startswith(_SEND_PREFIX)
+
+
+def _on_sending_request(self: Any, request: Any, **kwargs: Any) -> Any:
+    """The adaptive mode's rate limiter, without its wait for a mocked Chime call."""
+    if registry.ACTIVE and is_chime_send(kwargs) and skip_retry_delays():
+        return None
+    return _original_on_sending(self, request, **kwargs)
+
+
 _HANDLERS = (
     (f"choose-signer.{SERVICE_NAME}", choose_signer, "chime_mock.choose-signer"),
     (f"before-sign.{SERVICE_NAME}", before_sign, "chime_mock.before-sign"),
@@ -162,7 +219,7 @@ def _install() -> None:
         return
     _installed = True
     _credentials.install()
-    _aio.install(before_send, is_chime_url)
+    _aio.install(before_send, is_chime_url, skip_retry_delays, is_chime_send)
     builtin = _botocore_handlers.BUILTIN_HANDLERS
     if any(entry[1] is before_send for entry in builtin):
         return
@@ -187,6 +244,8 @@ def open_door() -> None:
     Called under the registry's lock by the activation layer."""
     _install()
     Endpoint._send = _guarded_send
+    Endpoint._needs_retry = _needs_retry
+    ClientRateLimiter.on_sending_request = _on_sending_request
     for cls in _NETWORK_PROVIDERS:
         cls.load = _no_network_credentials
     IMDSRegionProvider.provide = _no_imds_region
@@ -197,6 +256,10 @@ def close_door() -> None:
         IMDSRegionProvider.provide = _original_imds_region
     if Endpoint._send is _guarded_send:
         Endpoint._send = _original_send
+    if Endpoint._needs_retry is _needs_retry:
+        Endpoint._needs_retry = _original_needs_retry
+    if ClientRateLimiter.on_sending_request is _on_sending_request:
+        ClientRateLimiter.on_sending_request = _original_on_sending
     for cls, load in _original_loads.items():
         if cls.load is _no_network_credentials:
             cls.load = load

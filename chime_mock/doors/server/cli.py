@@ -42,12 +42,13 @@ import sys
 import tempfile
 import threading
 import time
-from typing import IO, TYPE_CHECKING, Any, List, Optional, Tuple, cast
+from typing import IO, TYPE_CHECKING, Any, List, Optional, Tuple, Union, cast
 
 from chime_mock.ground import strictjson
 from chime_mock.ground.errors import ChimeMockError
 
 if TYPE_CHECKING:  # the server module is imported only when serving
+    from chime_mock.service.pipeline import ChimeService
     from chime_mock.doors.server.app import ChimeApp
 
 log = logging.getLogger("chime_mock.server")
@@ -474,6 +475,7 @@ class PeriodicSaver:
 
 
 def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run ``chime-mock serve`` until SIGINT/SIGTERM; the exit code."""
     logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -481,50 +483,12 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ImportError:
         print("chime-mock serve needs waitress: pip install \"chime-mock[server]\"", file=sys.stderr)
         return 2
-    from chime_mock.doors.server.app import make_app
-    from chime_mock.service.pipeline import ChimeService
-
-    config = {}
-    if args.account_id:
-        config["account_id"] = args.account_id
-    try:
-        service = ChimeService(default_region=args.region, seed=args.seed, quotas=args.quotas,
-                               auto_end=args.auto_end, **config)
-    except (TypeError, ValueError) as exc:
-        parser.error(str(exc).replace("default_region", "--region"))
-    service.journal.limit = args.journal_limit or None
-    service.events.limit = args.event_limit
-    try:
-        family, address = _bind_address(args.host)
-    except ValueError as exc:
-        parser.error(str(exc))
-    allowed = [address, args.host] + list(args.allow_host)
-    if address in ("0.0.0.0", "::"):
-        allowed.remove(address)  # not a name a client uses: list the names with --allow-host
-    try:
-        app = make_app(service, max_body=args.max_body, allowed_hosts=allowed)
-    except ValueError as exc:
-        parser.error(str(exc).replace("allowed_hosts", "--allow-host"))
-    lock: Optional[StateLock] = None
-    saver: Optional[PeriodicSaver] = None
-    if args.state:
-        # one line on stderr and exit 2: never a traceback for a bad --state
-        try:
-            check_state_path(args.state)
-            lock = StateLock(args.state)
-            lock.acquire()
-            for leftover in remove_stale_temporaries(args.state):
-                log.warning("removed %s, left by an interrupted save", leftover)
-            if load_state(service, args.state):
-                log.info("state loaded from %s", args.state)
-        except (ValueError, StateError) as exc:
-            text = str(exc) if str(exc).startswith("--state") else f"--state {args.state}: {exc}"
-            print(f"chime-mock serve: error: {text}", file=sys.stderr)
-            if lock is not None:
-                lock.release()
-            return 2
-        saver = PeriodicSaver(service, args.state, args.save_interval)
-        saver.mark_saved()
+    service = _make_service(args, parser)
+    app, address = _make_app(service, args, parser)
+    state = _open_state(service, args)
+    if isinstance(state, int):
+        return state
+    lock, saver = state
     if not ipaddress.ip_address(address.split("%")[0]).is_loopback:
         print(f"chime_mock: --host {args.host} binds {address}: other machines can reach this server "
               f"(it has no authentication; see docs/server-security.md)", file=sys.stderr)
@@ -551,6 +515,74 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _drop_stalled_readers(server, idle)
     if saver is not None:
         saver.start()
+    _run_with_signals(server, app, address, args.grace)
+    deliveries.close(timeout=min(args.grace, 5.0))
+    return _close_state(lock, saver, args.state)
+
+
+def _make_service(args: argparse.Namespace, parser: argparse.ArgumentParser) -> "ChimeService":
+    from chime_mock.service.pipeline import ChimeService
+
+    config = {}
+    if args.account_id:
+        config["account_id"] = args.account_id
+    try:
+        service = ChimeService(default_region=args.region, seed=args.seed, quotas=args.quotas,
+                               auto_end=args.auto_end, **config)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc).replace("default_region", "--region"))
+    service.journal.limit = args.journal_limit or None
+    service.events.limit = args.event_limit
+    return service
+
+
+def _make_app(service: "ChimeService", args: argparse.Namespace,
+              parser: argparse.ArgumentParser) -> Tuple["ChimeApp", str]:
+    """The WSGI app, answering the names the server is reached by, and the address to bind."""
+    from chime_mock.doors.server.app import make_app
+
+    try:
+        family, address = _bind_address(args.host)
+    except ValueError as exc:
+        parser.error(str(exc))
+    allowed = [address, args.host] + list(args.allow_host)
+    if address in ("0.0.0.0", "::"):
+        allowed.remove(address)  # not a name a client uses: list the names with --allow-host
+    try:
+        return make_app(service, max_body=args.max_body, allowed_hosts=allowed), address
+    except ValueError as exc:
+        parser.error(str(exc).replace("allowed_hosts", "--allow-host"))
+
+
+def _open_state(service: "ChimeService", args: argparse.Namespace
+                ) -> Union[int, Tuple[Optional["StateLock"], Optional["PeriodicSaver"]]]:
+    """With ``--state``: lock the file, clean up after an interrupted save,
+    load it; one line on stderr and exit code 2 (never a traceback) when it
+    cannot be used."""
+    if not args.state:
+        return None, None
+    lock: Optional[StateLock] = None
+    try:
+        check_state_path(args.state)
+        lock = StateLock(args.state)
+        lock.acquire()
+        for leftover in remove_stale_temporaries(args.state):
+            log.warning("removed %s, left by an interrupted save", leftover)
+        if load_state(service, args.state):
+            log.info("state loaded from %s", args.state)
+    except (ValueError, StateError) as exc:
+        text = str(exc) if str(exc).startswith("--state") else f"--state {args.state}: {exc}"
+        print(f"chime-mock serve: error: {text}", file=sys.stderr)
+        if lock is not None:
+            lock.release()
+        return 2
+    saver = PeriodicSaver(service, args.state, args.save_interval)
+    saver.mark_saved()
+    return lock, saver
+
+
+def _run_with_signals(server: Any, app: "ChimeApp", address: str, grace: float) -> None:
+    """Say where it listens, then serve until SIGINT/SIGTERM (and drain)."""
     stopping: List[int] = []
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -559,22 +591,26 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"chime_mock listening on http://{_url_host(address)}:{server.effective_port}", flush=True)
-        _run_until_signal(server, app, args.grace, stopping)
+        _run_until_signal(server, app, grace, stopping)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    deliveries.close(timeout=min(args.grace, 5.0))
-    if saver is not None and lock is not None:
-        saver.stop()
-        try:
-            saver.save(force=True)
-            log.info("state saved to %s", args.state)
-        except Exception as exc:  # say what failed, in one line, and exit non-zero
-            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            print(f"chime_mock: could not save the state to {args.state}: {detail}", file=sys.stderr)
-            lock.release()
-            return 1
+
+
+def _close_state(lock: Optional["StateLock"], saver: Optional["PeriodicSaver"], path: Optional[str]) -> int:
+    """The last save and the lock's release; 1 (with one line saying why) when the save fails."""
+    if saver is None or lock is None:
+        return 0
+    saver.stop()
+    try:
+        saver.save(force=True)
+        log.info("state saved to %s", path)
+    except Exception as exc:  # say what failed, in one line, and exit non-zero
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"chime_mock: could not save the state to {path}: {detail}", file=sys.stderr)
         lock.release()
+        return 1
+    lock.release()
     return 0
 
 
