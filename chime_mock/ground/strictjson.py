@@ -11,6 +11,7 @@ snapshots accept as JSON.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional, Union
 
 #: The deepest nesting the control API and snapshots accept (a real snapshot
@@ -23,8 +24,8 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
-_SCAN = _DECODER.scan_once
-_SPACE = json.decoder.WHITESPACE.match
+_SCAN: Any = getattr(_DECODER, "scan_once")
+_SPACE: Any = re.compile(r"[ \t\n\r]*", re.VERBOSE | re.MULTILINE | re.DOTALL).match   # json.decoder.WHITESPACE
 _BOM = b"\xef\xbb\xbf"
 
 
