@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextvars
 import gc
+import logging
+import time
 from typing import Any, Iterator, Optional, Tuple, cast
 
 import botocore
@@ -137,6 +139,7 @@ def answer_unhooked(request: Any, **_: Any) -> Optional[AWSResponse]:
 # limiter (``ClientRateLimiter.on_sending_request`` waits on its token bucket).
 # A handle made with ``retry_delays=True`` keeps the real delays.
 _original_needs_retry = Endpoint._needs_retry
+_botocore_log = logging.getLogger("botocore.endpoint")
 _original_on_sending = ClientRateLimiter.on_sending_request
 
 
@@ -158,8 +161,9 @@ def is_chime_operation(operation_model: Any) -> bool:
 
 def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: Any,
                  response: Any = None, caught_exception: Any = None) -> Any:
-    """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call."""
-    if not (registry.ACTIVE and is_chime_operation(operation_model) and skip_retry_delays()):
+    """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call
+    (the mock is asked only when a retry is due: most calls need none)."""
+    if not (registry.ACTIVE and is_chime_operation(operation_model)):
         return _original_needs_retry(self, attempts, operation_model, request_dict,
                                      response=response, caught_exception=caught_exception)
     service_id = operation_model.service_model.service_id.hyphenize()
@@ -168,7 +172,12 @@ def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: A
         operation=operation_model, attempts=attempts, caught_exception=caught_exception,
         request_dict=request_dict)
     handler_response = first_non_none_response(responses)
-    return not (handler_response is None or handler_response is False)
+    if handler_response is None or handler_response is False:
+        return False
+    if not skip_retry_delays():     # retry_delays=True: botocore's own wait
+        _botocore_log.debug("Response received to retry, sleeping for %s seconds", handler_response)
+        time.sleep(handler_response)
+    return True
 
 
 def is_chime_send(kwargs: Any) -> bool:
