@@ -359,13 +359,16 @@ class EventLog(Sequence[MeetingEvent]):
             return
         if not self._dispatch_lock.acquire(blocking):
             return      # the thread giving events out gives out these too
+        pending = self._pending
         try:
             self._local.draining = True
             while True:
-                with self._cond:
-                    if not self._pending:
-                        return
-                    event = self._pending.popleft()
+                # Only the holder of the dispatch lock takes from ``pending``,
+                # and a deque's popleft is atomic: no other lock needed.
+                try:
+                    event = pending.popleft()
+                except IndexError:
+                    return
                 for callback in self._subscribers:
                     try:
                         callback(event)
