@@ -458,6 +458,7 @@ class Protocol:
         # small table of what is being called now, not of every route).
         self._static_keys = tuple(sorted({k for op in self.operations.values() for k in op.static_query}))
         self._routes: Dict[Tuple[Any, ...], Operation] = {}
+        self._stripped: Dict[Tuple[str, str], str] = {}     # (url, operation) -> strip_base_path's answer
 
     ROUTES_KEPT = 1024
 
@@ -509,6 +510,20 @@ class Protocol:
         are percent-encoded, so the operation's path is the URL path's last
         segments that fit its template (plus an optional trailing slash).
         The usual URL (no base path) costs one match."""
+        key = (url, operation)
+        known = self._stripped.get(key)
+        if known is not None:
+            return known
+        stripped = self._strip_base_path(url, operation)
+        if len(self._stripped) >= self.ROUTES_KEPT:
+            try:
+                del self._stripped[next(iter(self._stripped))]
+            except (KeyError, RuntimeError, StopIteration):   # another thread got there first
+                pass
+        self._stripped[key] = stripped
+        return stripped
+
+    def _strip_base_path(self, url: str, operation: str) -> str:
         op = self.operations.get(operation)
         start = url.find("://")
         slash = url.find("/", start + 3 if start >= 0 else 0)

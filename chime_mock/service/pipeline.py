@@ -201,7 +201,8 @@ class ChimeService:
                     raise UnsupportedOperationError(
                         f"chime_mock does not implement {op.name}, which the installed botocore "
                         f"knows; the request was not sent to AWS")
-                self._before_call(op.name, region, account, params)
+                if self.auto_end or self.faults or self.quotas.requests_per_second is not None:
+                    self._before_call(op.name, region, account, params)
                 result = handler(self._context(account, region), params)
             except ServiceError as error:
                 if not call.params and error.params:   # rejected by the model check: what was sent
