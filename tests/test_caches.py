@@ -204,3 +204,21 @@ def test_get_meeting_answers_in_the_journal_keep_what_was_answered(client, chime
     # an upper-case MeetingId in the path reaches the same meeting and is journaled as sent
     client.get_meeting(MeetingId=mid.upper())
     assert chime_meetings.journal.calls("GetMeeting")[-1].params == {"MeetingId": mid.upper()}
+
+
+def test_the_servers_lazy_headers_are_the_request_headers():
+    from chime_mock.doors.server.app import EnvironHeaders, request_headers
+
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/meetings", "HTTP_HOST": "127.0.0.1:8080",
+               "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/chime/aws4_request",
+               "HTTP_X_AMZ_DATE": "20250101T000000Z", "HTTP_EMPTY": "", "CONTENT_TYPE": "application/json",
+               "CONTENT_LENGTH": "", "wsgi.url_scheme": "http"}
+    lazy = EnvironHeaders(environ)
+    assert dict(lazy) == request_headers(environ)
+    assert len(lazy) == len(request_headers(environ))
+    assert lazy.get("Authorization") == lazy.get("authorization") == environ["HTTP_AUTHORIZATION"]
+    assert lazy["content-type"] == "application/json" and lazy.get("Content-Type") == "application/json"
+    assert lazy.get("content-length") is None and "content-length" not in lazy   # empty: absent, as before
+    assert lazy.get("empty") == "" and lazy.get("missing", "x") == "x"
+    with pytest.raises(KeyError):
+        lazy["x-missing"]
