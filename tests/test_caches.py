@@ -172,6 +172,7 @@ def test_attendee_lists_write_the_bytes_the_encoder_writes(external_id):
         {"ExternalUserId": external_id, "AttendeeId": "c" * 36},                 # not to_wire's shape: encoded as is
     ])
     assert items.wire_json() == encode(list(items))
+    assert items.wire_json() == encode(list(items))      # again: the kept texts of the listed attendees
     wire = protocol().operations["ListAttendees"].serialize({"Attendees": items, "NextToken": "n"}, "rid")
     assert wire.body == encode({"Attendees": list(items), "NextToken": "n"}).encode()
     copied = copy.deepcopy(items)
@@ -222,3 +223,14 @@ def test_the_servers_lazy_headers_are_the_request_headers():
     assert lazy.get("empty") == "" and lazy.get("missing", "x") == "x"
     with pytest.raises(KeyError):
         lazy["x-missing"]
+
+
+def test_a_listed_attendee_changed_from_python_is_listed_anew(client, chime_meetings):
+    mid = new_meeting(client)["MeetingId"]
+    aid = client.create_attendee(MeetingId=mid, ExternalUserId="before")["Attendee"]["AttendeeId"]
+    assert [a["ExternalUserId"] for a in client.list_attendees(MeetingId=mid)["Attendees"]] == ["before"]
+    live = chime_meetings.meeting(mid).attendees[aid]
+    live.external_user_id = "after"
+    live.capabilities = caps(audio="Receive")
+    listed = client.list_attendees(MeetingId=mid)["Attendees"]
+    assert [(a["ExternalUserId"], a["Capabilities"]) for a in listed] == [("after", caps(audio="Receive"))]

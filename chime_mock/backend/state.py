@@ -176,6 +176,10 @@ Attendee = _slotted(Attendee)  # type: ignore[misc]
 _JSON = fastjson.dumps   # as the protocol encodes
 _ATTENDEE_JSON = '{"ExternalUserId":%s,"AttendeeId":%s,"JoinToken":%s,"Capabilities":%s}'
 _CAPS_JSON: Dict[int, str] = {}
+#: AttendeeId -> (ExternalUserId, JoinToken, Capabilities, JSON text) of
+#: attendees listed lately; bounded (about 1.5 MB at most).
+_ATTENDEE_TEXTS: Dict[str, Tuple[str, str, Dict[str, str], str]] = {}
+_ATTENDEE_TEXTS_KEPT = 4096
 
 
 class AttendeeList(List[Dict[str, Any]]):
@@ -188,20 +192,35 @@ class AttendeeList(List[Dict[str, Any]]):
 
     def wire_json(self) -> str:
         string = fastjson.encode_string
+        texts = _ATTENDEE_TEXTS
         parts = []
         for item in self:
             if len(item) != 4:
                 parts.append(_JSON(item))
                 continue
-            caps = item["Capabilities"]
+            external_id, attendee_id = item["ExternalUserId"], item["AttendeeId"]
+            token, caps = item["JoinToken"], item["Capabilities"]
+            # The text of an attendee listed before, while its wire values are
+            # the very same objects (a change makes new ones: read-only caps).
+            kept = texts.get(attendee_id) if type(attendee_id) is str else None
+            if kept is not None and kept[0] is external_id and kept[1] is token and kept[2] is caps:
+                parts.append(kept[3])
+                continue
             if type(caps) is Capabilities:
-                text = _CAPS_JSON.get(id(caps))
-                if text is None:
-                    text = _CAPS_JSON[id(caps)] = _JSON(caps)   # interned: lives as long as the process
+                caps_text = _CAPS_JSON.get(id(caps))
+                if caps_text is None:
+                    caps_text = _CAPS_JSON[id(caps)] = _JSON(caps)   # interned: lives as long as the process
             else:
-                text = _JSON(caps)
-            parts.append(_ATTENDEE_JSON % (string(item["ExternalUserId"]), string(item["AttendeeId"]),
-                                           string(item["JoinToken"]), text))
+                caps_text = _JSON(caps)
+            text = _ATTENDEE_JSON % (string(external_id), string(attendee_id), string(token), caps_text)
+            parts.append(text)
+            if type(caps) is Capabilities and type(attendee_id) is str:   # a plain dict could change in place
+                if len(texts) >= _ATTENDEE_TEXTS_KEPT:
+                    try:
+                        del texts[next(iter(texts))]
+                    except (KeyError, RuntimeError, StopIteration):   # another thread got there first
+                        pass
+                texts[attendee_id] = (external_id, token, caps, text)
         return "[" + ",".join(parts) + "]"
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> List[Dict[str, Any]]:
