@@ -296,3 +296,20 @@ def test_journal_results_are_copies(chime_meetings):
     chime_meetings.journal[0].result["Meeting"]["ExternalMeetingId"] = "tampered"
     chime_meetings.meeting(meeting["MeetingId"]).to_wire()["MediaPlacement"].clear()
     assert client.get_meeting(MeetingId=meeting["MeetingId"])["Meeting"] == meeting
+
+
+def test_the_journal_is_a_sequence_of_calls():
+    import collections.abc
+
+    from chime_mock import Call, mock_chime_meetings
+
+    with mock_chime_meetings() as m:
+        m.add_meeting(external_meeting_id="seq", region="us-east-1")
+        import boto3
+        boto3.client("chime-sdk-meetings", region_name="us-east-1").list_attendees(
+            MeetingId=m.meetings()[0].meeting_id)
+        journal = m.journal
+        assert isinstance(journal, collections.abc.Sequence)
+        assert len(journal) == 1 and isinstance(journal[0], Call) and journal[-1] is journal[0]
+        assert journal[0] in journal and journal.index(journal[0]) == 0
+        assert [c.operation for c in reversed(journal)] == ["ListAttendees"]

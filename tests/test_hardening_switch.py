@@ -335,7 +335,7 @@ def test_fork_while_another_thread_holds_the_lock_does_not_deadlock_the_child():
 
         def hammer():
             while not stop.is_set():
-                with m.backend.lock:
+                with m.service.backend.lock:
                     time.sleep(0.002)
                 client.get_meeting(MeetingId=meeting["MeetingId"])
 

@@ -101,7 +101,9 @@ def test_nothing_is_intercepted_after_stop(local_server):
     from requests.adapters import HTTPAdapter
     import responses
     assert HTTPAdapter.send is responses._real_send
-    assert Session.get_adapter is chime_http._original_get_adapter
+    # The door stays installed, inert: every URL, Chime's included, gets requests' own adapter.
+    assert type(Session().get_adapter(f"{local_server}/x")) is HTTPAdapter
+    assert type(Session().get_adapter("https://meetings-chime.us-east-1.amazonaws.com/meetings")) is HTTPAdapter
     assert requests.get(f"{local_server}/x").text == "untouched"
 
 

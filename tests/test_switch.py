@@ -408,8 +408,8 @@ def test_threads_share_the_active_mock():
 def test_operation_the_backend_does_not_know_fails_closed(monkeypatch, fake_aws):
     client, seen = fake_aws
     with mock_chime_meetings() as m:
-        real = m.backend.handler
-        monkeypatch.setattr(m.backend, "handler", lambda op: None if op == "GetMeeting" else real(op))
+        real = m.service.backend.handler
+        monkeypatch.setattr(m.service.backend, "handler", lambda op: None if op == "GetMeeting" else real(op))
         with pytest.raises(UnsupportedOperationError, match="GetMeeting"):
             client.get_meeting(MeetingId=GUID)
     assert seen == []
@@ -423,8 +423,8 @@ def test_a_bug_in_the_mock_is_raised_once_and_names_the_operation(monkeypatch):
         def broken(ctx, params):
             calls.append(1)
             raise KeyError("oops")
-        monkeypatch.setattr(m.backend, "op_get_meeting", broken)
-        m.backend._handlers.clear()
+        monkeypatch.setattr(m.service.backend, "op_get_meeting", broken)
+        m.service.backend._handlers.clear()
         with pytest.raises(ChimeMockInternalError, match="GetMeeting: KeyError"):
             client.get_meeting(MeetingId=GUID)
         assert calls == [1]  # not retried

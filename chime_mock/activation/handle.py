@@ -23,11 +23,13 @@ Which service answers a call (see README, "Nesting and concurrency"):
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
 import sys
 import unittest
+import warnings
 from typing import (TYPE_CHECKING, Any, AsyncGenerator, Callable, Dict, Generator, List,
                     Optional, TypeVar, Union, cast, overload)
 
@@ -89,6 +91,25 @@ class ChimeMeetingsMock:
     empty state; the first starts with whatever was seeded on the handle
     before it (``add_meeting``, ``inject``...).  The configuration keywords
     are those of ``ChimeService``.
+
+    What a handle offers, by group (each passes through to its service):
+
+    * activation: ``start``/``stop``, ``with``, decorating, ``active``;
+    * configuration: ``account_id``, ``default_region``, ``seed``, ``quotas``,
+      ``auto_end``, ``retry_delays``;
+    * state reads: ``meetings``, ``meeting``, ``attendees``, ``tags``,
+      ``transcription``, ``connected``, ``snapshot``;
+    * seeding: ``add_meeting``, ``add_attendee``, ``end_meeting``, ``restore``,
+      ``reset``;
+    * the journal: ``journal``;
+    * faults: ``inject``, ``remove_fault``, ``faults``, ``assert_all_faults_fired``;
+    * the clock: ``now``, ``advance``, ``set_time``, ``end_due_meetings``;
+    * what clients do: ``join``, ``leave``, ``drop``, ``start_video``,
+      ``stop_video``, ``start_content_share``, ``stop_content_share``,
+      ``drop_content_share`` (``set_connected`` is the older spelling);
+    * meeting events: ``events``, ``wait_for_event``, ``subscribe``,
+      ``deliveries``;
+    * the service itself: ``service``.
 
     :param service: activate this existing service instead of a new one (its
         state is never reset by the handle; share one service between several
@@ -180,6 +201,9 @@ class ChimeMeetingsMock:
 
     @property
     def backend(self) -> "ChimeBackend":
+        """Deprecated (kept for one release): the service's internals; use ``service.backend``."""
+        warnings.warn("ChimeMeetingsMock.backend is deprecated: read state with meetings(), meeting(), "
+                      "attendees()..., or use service.backend", DeprecationWarning, stacklevel=2)
         return self.service.backend
 
     @property
@@ -193,6 +217,8 @@ class ChimeMeetingsMock:
 
     @property
     def ids(self) -> IdGenerator:
+        """Deprecated (kept for one release): the ID generator; use ``service.ids``."""
+        warnings.warn("ChimeMeetingsMock.ids is deprecated: use service.ids", DeprecationWarning, stacklevel=2)
         return self.service.ids
 
     # -- meeting events (docs/events.md) ---------------------------------------------
@@ -376,8 +402,6 @@ class ChimeMeetingsMock:
                  region: Optional[str] = None) -> Any:
         """Deprecated (kept for one release): answer one raw HTTP request.  The
         doors now call ``chime_mock.doors.request.answer`` on the service."""
-        import warnings
-
         from chime_mock.doors.request import answer
 
         warnings.warn("ChimeMeetingsMock.dispatch is deprecated; the doors answer through "
@@ -423,69 +447,14 @@ class ChimeMeetingsMock:
         if not callable(target):
             raise TypeError(f"mock_chime_meetings cannot decorate {target!r}: "
                             f"expected a function, coroutine function, generator function or class")
-        handle = self
-
-        def bind(kwargs: Dict[str, Any], activation: "ChimeMeetingsMock") -> Dict[str, Any]:
-            if as_kwarg is not None:
-                kwargs[as_kwarg] = activation
-            return kwargs
-
-        wrapper: Callable[..., Any]
         if inspect.isasyncgenfunction(target):
-            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-                activation = handle._run_activation(joinable=False)
-                try:
-                    agen = target(*args, **bind(kwargs, activation))
-                    try:
-                        item = await agen.__anext__()
-                    except StopAsyncIteration:
-                        return
-                    while True:
-                        try:
-                            sent = yield item
-                        except GeneratorExit:
-                            await agen.aclose()
-                            raise
-                        except BaseException as exc:  # thrown in: pass it on to the generator
-                            try:
-                                item = await agen.athrow(exc)
-                            except StopAsyncIteration:
-                                return
-                        else:
-                            try:
-                                item = await agen.asend(sent)
-                            except StopAsyncIteration:
-                                return
-                finally:
-                    activation._finish()
-            wrapper = async_gen_wrapper
+            wrapper = _wrap_async_generator(self, target, as_kwarg)
         elif inspect.iscoroutinefunction(target):
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                activation = handle._run_activation()
-                try:
-                    return await target(*args, **bind(kwargs, activation))
-                finally:
-                    activation._finish()
-            wrapper = async_wrapper
+            wrapper = _wrap_coroutine(self, target, as_kwarg)
         elif inspect.isgeneratorfunction(target):
-            def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-                # Active from the first next() until the generator finishes or is closed.
-                activation = handle._run_activation(joinable=False)
-                try:
-                    return (yield from target(*args, **bind(kwargs, activation)))
-                finally:
-                    activation._finish()
-            wrapper = gen_wrapper
+            wrapper = _wrap_generator(self, target, as_kwarg)
         else:
-            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                activation = handle._run_activation()
-                try:
-                    result = target(*args, **bind(kwargs, activation))
-                finally:
-                    activation._finish()
-                _refuse_lazy_result(target, result)
-                return result
-            wrapper = sync_wrapper
+            wrapper = _wrap_function(self, target, as_kwarg)
         functools.update_wrapper(wrapper, target)
         if as_kwarg is not None:  # pytest must not look for a fixture of that name
             signature = inspect.signature(target)
@@ -502,6 +471,11 @@ class ChimeMeetingsMock:
             @functools.wraps(original_run)
             def run(test_self: unittest.TestCase, result: Any = None) -> Any:
                 activation = handle._run_activation()
+                if hasattr(test_self, "_asyncioTestContext"):
+                    # IsolatedAsyncioTestCase (3.11+) runs asyncSetUp, the test and
+                    # asyncTearDown in a context copied when the case was built,
+                    # before this activation: give it one that carries it.
+                    setattr(test_self, "_asyncioTestContext", contextvars.copy_context())
                 try:
                     return original_run(test_self, result)
                 finally:
@@ -523,7 +497,7 @@ class ChimeMeetingsMock:
             raw = inspect.getattr_static(cls, name)
             func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
             if inspect.isfunction(func) and not getattr(func, "_chime_mock_wrapped", False):
-                wrapped = self._decorate(raw, None)
+                wrapped = self._class_hook(raw) if name in _CLASS_HOOKS else self._decorate(raw, None)
                 setattr(_function_of(wrapped), "_chime_mock_wrapped", True)
                 setattr(cls, name, wrapped)
         # Nested test classes, which pytest collects too.
@@ -531,6 +505,30 @@ class ChimeMeetingsMock:
             if inspect.isclass(value) and name.startswith("Test") and "_chime_mock_handle" not in vars(value):
                 self._decorate_class(value)
         return cls
+
+    def _class_hook(self, raw: Any) -> Any:
+        """``setUpClass``/``setup_class`` & co. in an activation, with the
+        parameters they were written with (pytest passes the class or not by
+        the function's own argument count)."""
+        func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+        handle = self
+
+        def run(*args: Any) -> Any:
+            activation = handle._run_activation()
+            try:
+                return func(*args)
+            finally:
+                activation.stop()
+
+        hook: Callable[..., Any]
+        if func.__code__.co_argcount >= 1:
+            def hook(first: Any) -> Any:
+                return run(first)
+        else:
+            def hook() -> Any:
+                return run()
+        functools.update_wrapper(hook, func)
+        return type(raw)(hook) if isinstance(raw, (staticmethod, classmethod)) else hook  # type: ignore[arg-type]
 
     def _wrap_setup_teardown(self, cls: type) -> None:
         setup = inspect.getattr_static(cls, "setup_method")
@@ -563,6 +561,76 @@ class ChimeMeetingsMock:
 
 
 # Class-level set-up and tear-down that unittest and pytest call on the class.
+# -- one wrapper per kind of callable: each run of it is one activation -------------------
+def _bind(kwargs: Dict[str, Any], as_kwarg: Optional[str], activation: ChimeMeetingsMock) -> Dict[str, Any]:
+    if as_kwarg is not None:
+        kwargs[as_kwarg] = activation
+    return kwargs
+
+
+def _wrap_function(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+        activation = handle._run_activation()
+        try:
+            result = target(*args, **_bind(kwargs, as_kwarg, activation))
+        finally:
+            activation._finish()
+        _refuse_lazy_result(target, result)
+        return result
+    return sync_wrapper
+
+
+def _wrap_coroutine(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+        activation = handle._run_activation()
+        try:
+            return await target(*args, **_bind(kwargs, as_kwarg, activation))
+        finally:
+            activation._finish()
+    return async_wrapper
+
+
+def _wrap_generator(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    def gen_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        # Active from the first next() until the generator finishes or is closed.
+        activation = handle._run_activation(joinable=False)
+        try:
+            return (yield from target(*args, **_bind(kwargs, as_kwarg, activation)))
+        finally:
+            activation._finish()
+    return gen_wrapper
+
+
+def _wrap_async_generator(handle: ChimeMeetingsMock, target: Any, as_kwarg: Optional[str]) -> Callable[..., Any]:
+    async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        activation = handle._run_activation(joinable=False)
+        try:
+            agen = target(*args, **_bind(kwargs, as_kwarg, activation))
+            try:
+                item = await agen.__anext__()
+            except StopAsyncIteration:
+                return
+            while True:
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    await agen.aclose()
+                    raise
+                except BaseException as exc:  # thrown in: pass it on to the generator
+                    try:
+                        item = await agen.athrow(exc)
+                    except StopAsyncIteration:
+                        return
+                else:
+                    try:
+                        item = await agen.asend(sent)
+                    except StopAsyncIteration:
+                        return
+        finally:
+            activation._finish()
+    return async_gen_wrapper
+
+
 _CLASS_HOOKS = ("setUpClass", "tearDownClass", "setup_class", "teardown_class")
 
 
@@ -622,7 +690,11 @@ def mock_chime_meetings(target: Any = None, **config: Any) -> Any:
 
 
 def current() -> Optional[ChimeMeetingsMock]:
-    """The mock answering Chime calls here (this thread or task), or None."""
+    """The mock answering Chime calls here (this thread or task), or None
+    (also where the activation this work belonged to has ended: its Chime
+    calls are refused)."""
+    if registry.stale_here():
+        return None
     activation = registry.current()
     return None if activation is None else cast(ChimeMeetingsMock, activation.handle)
 

@@ -80,13 +80,18 @@ class MediaRules(BackendBase):
         self._require_joined(meeting, attendee, "drop" if dropped else "leave")
         self._disconnect(meeting, attendee, "Dropped" if dropped else "Left")
 
+    @staticmethod
+    def _require_sending(attendee: Attendee, kind: str, action: str) -> None:
+        """D17: video needs a ``Video`` capability that sends, content a ``Content`` one."""
+        capability = attendee.capabilities.get(kind)
+        if capability not in SENDING:
+            raise MediaConflict(f"attendee {attendee.attendee_id} cannot {action}: its {kind} capability is "
+                                f"{capability!r} (SendReceive or Send is needed)")
+
     def video(self, meeting: Meeting, attendee: Attendee, on: bool) -> None:
         if on:
             self._require_joined(meeting, attendee, "start video")
-            capability = attendee.capabilities.get("Video")
-            if capability not in SENDING:
-                raise MediaConflict(f"attendee {attendee.attendee_id} cannot send video: its Video capability is "
-                                    f"{capability!r} (SendReceive or Send is needed)")
+            self._require_sending(attendee, "Video", "send video")
             if attendee.video:
                 raise MediaConflict(f"attendee {attendee.attendee_id} is already sending video")
         elif not attendee.video:
@@ -98,10 +103,7 @@ class MediaRules(BackendBase):
         """``how``: "Joined" (start), "Left" (stop) or "Dropped"."""
         if how == "Joined":
             self._require_joined(meeting, attendee, "share content")
-            capability = attendee.capabilities.get("Content")
-            if capability not in SENDING:
-                raise MediaConflict(f"attendee {attendee.attendee_id} cannot share content: its Content "
-                                    f"capability is {capability!r} (SendReceive or Send is needed)")
+            self._require_sending(attendee, "Content", "share content")
             if attendee.content:
                 raise MediaConflict(f"attendee {attendee.attendee_id} is already sharing content")
         elif not attendee.content:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import difflib
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union, overload
 
@@ -109,8 +110,10 @@ class Call:
         return (Call, tuple(getattr(self, name) for name in self._FIELDS))
 
 
-class Journal:
-    """Every call answered, in order.  Thread-safe; iterable; indexable.
+class Journal(Sequence[Call]):
+    """Every call answered, in order: a ``collections.abc.Sequence`` of
+    ``Call`` (``len``, indexing and slicing, iteration, ``in``, ``index``,
+    ``count``-by-operation below).  Thread-safe.
 
     ``limit`` (None: unbounded, the default in-process) keeps only the newest
     ``limit`` calls; older ones are dropped as new ones arrive (a long-running

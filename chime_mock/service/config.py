@@ -57,15 +57,23 @@ def _region_in_config(path: str, mtime: float, profile: str) -> Optional[str]:
 LATEST = 253402300800.0   # 10000-01-01: beyond it no date can be written
 
 
-def finite_seconds(value: Any, argument: str, what: str) -> float:
-    """``value`` as a finite float, else TypeError/ValueError naming ``argument``."""
+def finite_number(value: Any) -> Optional[float]:
+    """``value`` as a finite float when it is a number (not a bool) that has one, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{argument} must be {what}, got {value!r}")
+        return None
     try:
         number = float(value)
     except OverflowError:
-        number = math.inf
-    if not math.isfinite(number) or abs(number) >= LATEST:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def finite_seconds(value: Any, argument: str, what: str) -> float:
+    """``value`` as a finite float (before year 10000), else TypeError/ValueError naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{argument} must be {what}, got {value!r}")
+    number = finite_number(value)
+    if number is None or abs(number) >= LATEST:
         raise ValueError(f"{argument} must be {what}, got {value!r}")
     return number
 
@@ -102,4 +110,4 @@ def check_clock(clock: Any) -> Optional[Callable[[], float]]:
     return cast("Callable[[], float]", clock)
 
 
-__all__ = ["configured_region", "finite_seconds", "check_region", "check_quotas", "check_clock", "LATEST"]
+__all__ = ["configured_region", "finite_number", "finite_seconds", "check_region", "check_quotas", "check_clock", "LATEST"]

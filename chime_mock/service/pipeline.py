@@ -46,6 +46,11 @@ from chime_mock.protocol.validation import raise_for
 log = logging.getLogger("chime_mock")
 log.addHandler(logging.NullHandler())   # silent unless the application configures logging
 
+def _check_id(value: Any, argument: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be an ID string (such as a MeetingId), got {value!r}")
+
+
 class ChimeService:
     """One in-memory Amazon Chime SDK Meetings service.
 
@@ -270,6 +275,7 @@ class ChimeService:
 
     def meeting(self, meeting_id: str) -> Optional[Meeting]:
         """The live meeting with this ID in any account/region, or None."""
+        _check_id(meeting_id, "meeting_id")
         with self.backend.lock:
             return self.backend.find_meeting(meeting_id)
 
@@ -289,6 +295,7 @@ class ChimeService:
             return copy.deepcopy(self._require(meeting_id).transcription)
 
     def _require(self, meeting_id: str) -> Meeting:
+        _check_id(meeting_id, "meeting_id")
         meeting = self.backend.find_meeting(meeting_id)
         if meeting is None:
             raise KeyError(f"no live meeting {meeting_id!r}")

@@ -25,8 +25,6 @@ door is intercepting" are one state.
 from __future__ import annotations
 
 import contextvars
-import sys
-import threading
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from chime_mock.ground.errors import ChimeMockError
@@ -55,11 +53,14 @@ class Activation:
 #: changed only under ``_lock``.
 ACTIVE: List[Activation] = []
 _lock = ForkSafeLock()
-#: The activations entered in this context, innermost last, with the
-#: (thread, task) that entered them.  An entry inherited by other work
-#: (a task, a copied context) stays after its activation ends: it is stale,
-#: and that work's calls are refused.
-_Entry = Tuple[Activation, Tuple[int, int]]
+#: The activations entered in this context, innermost last.  An entry that
+#: other work inherited (a task, a copied context, a thread or executor job
+#: started inside it), or that stayed behind because the activation was
+#: stopped from another context, outlives its activation: it is stale, and
+#: Chime calls made with it are refused until this context enters a new
+#: activation.  Nothing else removes it: a caller that believed it was mocked
+#: is never sent to AWS.
+_Entry = Activation
 _CONTEXT: "contextvars.ContextVar[Tuple[_Entry, ...]]" = contextvars.ContextVar(
     "chime_mock_activations", default=())
 
@@ -85,20 +86,10 @@ def pop(activation: Activation, closing: Callable[[], None]) -> None:
             closing()
 
 
-def _owner() -> Tuple[int, int]:
-    """This thread and asyncio task (0 outside a task)."""
-    task = None
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is not None:
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:  # no running event loop in this thread
-            task = None
-    return threading.get_ident(), id(task) if task is not None else 0
-
-
 def enter_context(activation: Activation) -> None:
-    _CONTEXT.set(_CONTEXT.get() + ((activation, _owner()),))
+    """Enter ``activation`` in this context (dropping stale entries: this
+    context now says which activation it belongs to)."""
+    _CONTEXT.set(tuple(entry for entry in _CONTEXT.get() if entry.live) + (activation,))
 
 
 def leave_context(activation: Activation) -> None:
@@ -106,7 +97,7 @@ def leave_context(activation: Activation) -> None:
     started here; a stop from another context leaves a stale entry behind)."""
     stack = _CONTEXT.get()
     for index in range(len(stack) - 1, -1, -1):
-        if stack[index][0] is activation:
+        if stack[index] is activation:
             _CONTEXT.set(stack[:index] + stack[index + 1:])
             return
 
@@ -114,30 +105,23 @@ def leave_context(activation: Activation) -> None:
 def context_activation(joinable: bool = False) -> Optional[Activation]:
     """The innermost activation live in this context (with ``joinable``, the
     innermost one another activation may join), or None."""
-    for activation, _ in reversed(_CONTEXT.get()):
+    for activation in reversed(_CONTEXT.get()):
         if activation.live and (activation.joinable or not joinable):
             return activation
     return None
 
 
 def stale_here() -> bool:
-    """True when this context holds activations that have ended, inherited
-    from the thread or task that started them; the starter's own stale
-    entries (stopped from elsewhere) are dropped instead."""
+    """True when this context's innermost activation has ended: the work
+    running here outlived the activation it belongs to."""
     stack = _CONTEXT.get()
-    if not stack:
-        return False
-    owner = _owner()
-    kept = tuple(entry for entry in stack if entry[1] != owner or entry[0].live)
-    if len(kept) < len(stack):
-        _CONTEXT.set(kept)
-    return any(not activation.live for activation, _ in kept)
+    return bool(stack) and not stack[-1].live
 
 
 def refuse_if_stale() -> None:
-    """Raise when this context outlived its activation (no mock is active
-    for it, and the call must not reach AWS)."""
-    if _CONTEXT.get() and stale_here():
+    """Raise when this context outlived its activation (the call must not
+    reach AWS, nor be answered by another activation)."""
+    if stale_here():
         raise ChimeMockError(
             "this thread or task was started inside a chime_mock activation that has ended, so its "
             "Chime calls are refused (not sent to AWS, nor answered by another test's mock); finish "
@@ -147,10 +131,11 @@ def refuse_if_stale() -> None:
 def current() -> Optional[Activation]:
     """The activation answering Chime calls here: this context's innermost
     live one, else the process's one active service; several -> ChimeMockError."""
-    activation = context_activation()
-    if activation is not None:
-        return activation
-    refuse_if_stale()
+    stack = _CONTEXT.get()
+    if stack:
+        if stack[-1].live:
+            return stack[-1]
+        refuse_if_stale()
     active = list(ACTIVE)
     if not active:
         return None

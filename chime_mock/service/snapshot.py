@@ -21,7 +21,6 @@ snapshot raises ``ValueError`` naming the place, and the state stays as it was.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import typing
 from typing import Any, Dict, List, Optional, Tuple
@@ -33,7 +32,7 @@ from chime_mock.ground.ids import check_state
 from chime_mock.ground.strictjson import depth_problem
 from chime_mock.ground.version import __version__
 from chime_mock.protocol.restjson import protocol
-from chime_mock.service.config import check_region, finite_seconds
+from chime_mock.service.config import check_region, finite_number, finite_seconds
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from chime_mock.service.pipeline import ChimeService
@@ -130,13 +129,8 @@ def _check(value: Any, kind: Any, where: str) -> Any:
         return [_check(v, item_kind, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is float:
         # Any finite number: whatever the service's clock gave a meeting, it loads again.
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
+        number = finite_number(value)
+        if number is None:
             raise ValueError(f"{where} must be a finite number of seconds, got {value!r}")
         return number
     if kind is int:

@@ -128,15 +128,22 @@ def respond(url: str, status: int, headers: Any, body: bytes) -> Any:
 # -- patches applied once aiobotocore is imported -------------------------------------
 def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool],
            skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool]) -> None:
+    """Apply the aiobotocore patches, once."""
     global _patched
     with _lock:
         if _patched:
             return
         _patched = True
-    from aiobotocore.endpoint import AioEndpoint
-    from aiobotocore.session import AioSession
+    _patch_send(before_send, is_chime_url)
+    _patch_retries(skip_retry_delays, is_chime_send)
+    _patch_credentials()
 
-    from chime_mock.doors.botocore.credentials import DeferredCredentials
+
+def _patch_send(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool]) -> None:
+    """The fail-closed backstop: ``AioEndpoint._send`` answers a Chime request
+    that somehow skipped ``before-send`` while a mock is active."""
+    from aiobotocore.endpoint import AioEndpoint
+
     from chime_mock.service.registry import ACTIVE
 
     original_send = AioEndpoint._send
@@ -149,10 +156,15 @@ def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool],
 
     AioEndpoint._send = _send
 
-    # Retries of a mocked Chime call without their asyncio.sleep (see the
-    # botocore side in ``hooks``): ``_needs_retry`` and the adaptive mode's
-    # rate limiter.  While no mock is active both are aiobotocore's own.
+
+def _patch_retries(skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool]) -> None:
+    """Retries of a mocked Chime call without their asyncio.sleep (see the
+    botocore side in ``hooks``): ``_needs_retry`` and the adaptive mode's
+    rate limiter.  While no mock is active both are aiobotocore's own."""
+    from aiobotocore.endpoint import AioEndpoint
     from botocore.hooks import first_non_none_response
+
+    from chime_mock.service.registry import ACTIVE
 
     original_needs_retry = AioEndpoint._needs_retry
 
@@ -179,16 +191,24 @@ def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool],
     try:
         from aiobotocore.retries.adaptive import AsyncClientRateLimiter
     except ImportError:  # pragma: no cover - an aiobotocore without the adaptive mode
-        AsyncClientRateLimiter = None
-    if AsyncClientRateLimiter is not None:
-        original_on_sending = AsyncClientRateLimiter.on_sending_request
+        return
+    original_on_sending = AsyncClientRateLimiter.on_sending_request
 
-        async def on_sending_request(self: Any, request: Any, **kwargs: Any) -> Any:
-            if ACTIVE and is_chime_send(kwargs) and skip_retry_delays():
-                return None
-            return await original_on_sending(self, request, **kwargs)
+    async def on_sending_request(self: Any, request: Any, **kwargs: Any) -> Any:
+        if ACTIVE and is_chime_send(kwargs) and skip_retry_delays():
+            return None
+        return await original_on_sending(self, request, **kwargs)
 
-        AsyncClientRateLimiter.on_sending_request = on_sending_request
+    AsyncClientRateLimiter.on_sending_request = on_sending_request
+
+
+def _patch_credentials() -> None:
+    """No credential setup for a Chime client created while a mock is active
+    (``AioSession`` resolves credentials in its own coroutine)."""
+    from aiobotocore.session import AioSession
+
+    from chime_mock.doors.botocore.credentials import DeferredCredentials
+    from chime_mock.service.registry import ACTIVE
 
     original_create = AioSession._create_client
     original_get_credentials = AioSession.get_credentials

@@ -71,14 +71,23 @@ _original_create_client = Session.create_client
 _original_get_credentials = Session.get_credentials
 
 
+#: Called with each Chime client created under a mock (the event handlers are
+#: registered on it: a session made with ``include_builtin_handlers=False``
+#: would otherwise sign with the real credential chain before the backstop).
+_on_chime_client: Optional[Callable[[Any], None]] = None
+
+
 def _create_client(self: Session, service_name: Any = None, *args: Any, **kwargs: Any) -> Any:
-    if not _wants_deferral(service_name, kwargs):
+    if service_name != SERVICE_NAME or not (registry.ACTIVE or registry.stale_here()):
         return _original_create_client(self, service_name, *args, **kwargs)
-    token = _creating_chime.set(True)
+    token = _creating_chime.set(_wants_deferral(service_name, kwargs))
     try:
-        return _original_create_client(self, service_name, *args, **kwargs)
+        client = _original_create_client(self, service_name, *args, **kwargs)
     finally:
         _creating_chime.reset(token)
+    if _on_chime_client is not None:
+        _on_chime_client(client)
+    return client
 
 
 def _get_credentials(self: Session) -> Any:
@@ -88,9 +97,11 @@ def _get_credentials(self: Session) -> Any:
     return _original_get_credentials(self)
 
 
-def install() -> None:
+def install(on_chime_client: Optional[Callable[[Any], None]] = None) -> None:
     """Wrap ``Session.create_client``/``get_credentials`` once (pass-through
     unless a mock is active and a Chime client is being created)."""
+    global _on_chime_client
+    _on_chime_client = on_chime_client
     if Session.create_client is not _create_client:
         Session.create_client = _create_client
         Session.get_credentials = _get_credentials

@@ -25,7 +25,7 @@ import contextvars
 import gc
 import logging
 import time
-from typing import Any, Iterator, Optional, Tuple, cast
+from typing import Any, Dict, Iterator, Optional, Tuple, cast
 
 import botocore
 from botocore import handlers as _botocore_handlers
@@ -54,6 +54,7 @@ from chime_mock.protocol.restjson import protocol
 _SCOPE: "contextvars.ContextVar[Optional[Tuple[Optional[str], Optional[str], bool]]]" = \
     contextvars.ContextVar("chime_mock_client_scope", default=None)
 _SEND_PREFIX = f"before-send.{SERVICE_NAME}."
+_botocore_log = logging.getLogger("botocore.endpoint")
 
 
 class RawBody:
@@ -101,6 +102,14 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
     """Answer a Chime request from the service active for this caller."""
     if not registry.ACTIVE:
         registry.refuse_if_stale()
+        signed_under_mock = _SCOPE.get() is not None
+        if signed_under_mock:
+            _SCOPE.set(None)
+        if signed_under_mock or (not request.headers.get("Authorization") and is_chime_url(request.url or "")):
+            # Prepared unsigned under a mock that stopped while the call was under way
+            # (AWS answers no unsigned Chime request): it must not go out.
+            raise ChimeMockError("chime_mock stopped while this Chime call was being made; it was not "
+                                 "sent to AWS")
         return None
     service = registry.answering()
     scope = _SCOPE.get()
@@ -138,9 +147,7 @@ def answer_unhooked(request: Any, **_: Any) -> Optional[AWSResponse]:
 # the needs-retry handlers return) and the adaptive mode's client-side rate
 # limiter (``ClientRateLimiter.on_sending_request`` waits on its token bucket).
 # A handle made with ``retry_delays=True`` keeps the real delays.
-_original_needs_retry = Endpoint._needs_retry
-_botocore_log = logging.getLogger("botocore.endpoint")
-_original_on_sending = ClientRateLimiter.on_sending_request
+
 
 
 def skip_retry_delays() -> bool:
@@ -164,8 +171,8 @@ def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: A
     """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call
     (the mock is asked only when a retry is due: most calls need none)."""
     if not (registry.ACTIVE and is_chime_operation(operation_model)):
-        return _original_needs_retry(self, attempts, operation_model, request_dict,
-                                     response=response, caught_exception=caught_exception)
+        return _previous(Endpoint, "_needs_retry")(self, attempts, operation_model, request_dict,
+                                                   response=response, caught_exception=caught_exception)
     service_id = operation_model.service_model.service_id.hyphenize()
     responses = self._event_emitter.emit(
         f"needs-retry.{service_id}.{operation_model.name}", response=response, endpoint=self,
@@ -188,7 +195,7 @@ def _on_sending_request(self: Any, request: Any, **kwargs: Any) -> Any:
     """The adaptive mode's rate limiter, without its wait for a mocked Chime call."""
     if registry.ACTIVE and is_chime_send(kwargs) and skip_retry_delays():
         return None
-    return _original_on_sending(self, request, **kwargs)
+    return _previous(ClientRateLimiter, "on_sending_request")(self, request, **kwargs)
 
 
 _HANDLERS = (
@@ -199,14 +206,12 @@ _HANDLERS = (
 
 
 # -- fail-closed backstop ------------------------------------------------------
-_original_send = Endpoint._send
 
 # Credential providers that reach the network (EC2 instance metadata, ECS/EKS
 # container credentials).  While a mock is active they are skipped: Chime
 # requests are unsigned, and a test must never wait on (or be failed by) a
 # metadata lookup.  Environment and file credentials are untouched.
 _NETWORK_PROVIDERS = (InstanceMetadataProvider, ContainerProvider)
-_original_loads = {cls: cls.load for cls in _NETWORK_PROVIDERS}
 
 
 def _no_network_credentials(self: Any) -> None:
@@ -215,7 +220,6 @@ def _no_network_credentials(self: Any) -> None:
 
 # ``defaults_mode="auto"`` asks EC2 instance metadata for the region when a
 # client is created; while a mock is active that lookup is skipped too.
-_original_imds_region = IMDSRegionProvider.provide
 
 
 def _no_imds_region(self: Any) -> None:
@@ -227,10 +231,25 @@ def _guarded_send(self: Endpoint, request: Any) -> Any:
     before-send handler is answered here rather than sent to AWS."""
     if registry.ACTIVE and is_chime_url(request.url or ""):
         return answer_unhooked(request)
-    return _original_send(self, request)
+    return _previous(Endpoint, "_send")(self, request)
 
 
 _installed = False
+
+
+def _register_on_client(client: Any) -> None:
+    """The handlers on a Chime client whose session has none of them (one made
+    with ``include_builtin_handlers=False``); registering them twice would
+    answer each call twice."""
+    emitter = getattr(client.meta.events, "_emitter", None)
+    try:
+        present = list(emitter._handlers.prefix_search(f"{_SEND_PREFIX}GetMeeting"))  # type: ignore[union-attr]
+    except Exception:  # another botocore's internals: register (unique ids keep it to once)
+        present = []
+    if before_send in present:
+        return
+    for event, handler, unique in _HANDLERS:
+        client.meta.events.register(event, handler, unique_id=unique)
 
 
 def _install() -> None:
@@ -238,7 +257,7 @@ def _install() -> None:
     if _installed:
         return
     _installed = True
-    _credentials.install()
+    _credentials.install(on_chime_client=_register_on_client)
     _aio.install(answer_unhooked, is_chime_url, skip_retry_delays, is_chime_send)
     builtin = _botocore_handlers.BUILTIN_HANDLERS
     if any(entry[1] is before_send for entry in builtin):
@@ -258,28 +277,37 @@ def _install() -> None:
             continue
 
 
+#: What the door puts in place while a mock is active: (class, attribute, ours).
+_PATCHES: Tuple[Tuple[type, str, Any], ...] = (
+    (Endpoint, "_send", _guarded_send),
+    (Endpoint, "_needs_retry", _needs_retry),
+    (ClientRateLimiter, "on_sending_request", _on_sending_request),
+    (IMDSRegionProvider, "provide", _no_imds_region),
+) + tuple((cls, "load", _no_network_credentials) for cls in _NETWORK_PROVIDERS)
+#: What each attribute was when the door opened (a patch the user or another
+#: library made after importing chime_mock is kept, called and put back).
+_PREVIOUS: Dict[Tuple[type, str], Any] = {(cls, name): getattr(cls, name) for cls, name, _ in _PATCHES}
+
+
+def _previous(cls: type, name: str) -> Any:
+    return _PREVIOUS[(cls, name)]
+
+
 def open_door() -> None:
     """While a mock is active: handlers answer, ``Endpoint._send`` stands guard
-    (fail closed), and the network credential and region lookups are skipped.
-    Called under the registry's lock by the activation layer."""
+    (fail closed), retries skip their sleeps, and the network credential and
+    region lookups are skipped.  Called under the registry's lock by the
+    activation layer."""
     _install()
-    Endpoint._send = _guarded_send
-    Endpoint._needs_retry = _needs_retry
-    ClientRateLimiter.on_sending_request = _on_sending_request
-    for cls in _NETWORK_PROVIDERS:
-        cls.load = _no_network_credentials
-    IMDSRegionProvider.provide = _no_imds_region
+    for cls, name, ours in _PATCHES:
+        current = getattr(cls, name)
+        if current is not ours:
+            _PREVIOUS[(cls, name)] = current
+            setattr(cls, name, ours)
 
 
 def close_door() -> None:
-    if IMDSRegionProvider.provide is _no_imds_region:
-        IMDSRegionProvider.provide = _original_imds_region
-    if Endpoint._send is _guarded_send:
-        Endpoint._send = _original_send
-    if Endpoint._needs_retry is _needs_retry:
-        Endpoint._needs_retry = _original_needs_retry
-    if ClientRateLimiter.on_sending_request is _on_sending_request:
-        ClientRateLimiter.on_sending_request = _original_on_sending
-    for cls, load in _original_loads.items():
-        if cls.load is _no_network_credentials:
-            cls.load = load
+    """Put back what ``open_door`` replaced (unless someone patched over it since)."""
+    for cls, name, ours in _PATCHES:
+        if getattr(cls, name) is ours:
+            setattr(cls, name, _PREVIOUS[(cls, name)])

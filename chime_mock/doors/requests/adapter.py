@@ -41,14 +41,22 @@ class ChimeAdapter(HTTPAdapter):
         raise ConnectionError("chime_mock is not active")
 
 
-_original_get_adapter = Session.get_adapter
+#: ``Session.get_adapter`` as it was when chime_mock installed its own (a patch
+#: made before that, e.g. by requests-mock or a network guard, is called for
+#: every URL that is not a Chime one).
+_previous_get_adapter = Session.get_adapter
 _ADAPTER = ChimeAdapter()
 
 
 def _get_adapter(self: Session, url: str) -> Any:
-    if is_chime_url(url):
+    """Chime URLs go to chime_mock while a mock is active, and are refused in
+    work that outlived its mock (never sent to AWS); everything else, and
+    everything while no mock is active, goes where it went before."""
+    if (registry.ACTIVE or registry.stale_here()) and is_chime_url(url):
+        if not registry.ACTIVE:
+            registry.refuse_if_stale()
         return _ADAPTER
-    return _original_get_adapter(self, url)
+    return _previous_get_adapter(self, url)
 
 
 class RequestsInterceptor:
@@ -93,16 +101,19 @@ class RequestsInterceptor:
         return rmock
 
     def start(self) -> None:
+        """Install (once; it stays, inert while no mock is active, so that work
+        outliving a mock is refused rather than sent to AWS)."""
+        global _previous_get_adapter
         with self._lock:
             if self._rmock is None:
                 self._rmock = self._build()
             self._rmock.calls.reset()
-            setattr(Session, "get_adapter", _get_adapter)
+            if Session.get_adapter is not _get_adapter:
+                _previous_get_adapter = Session.get_adapter
+                setattr(Session, "get_adapter", _get_adapter)
 
     def stop(self) -> None:
-        with self._lock:
-            if Session.get_adapter is _get_adapter:
-                setattr(Session, "get_adapter", _original_get_adapter)
+        """Nothing to undo: ``_get_adapter`` passes everything on while no mock is active."""
 
 
 INTERCEPTOR = RequestsInterceptor()

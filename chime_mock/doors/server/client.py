@@ -274,7 +274,10 @@ def client_env(url: str, *, region: str = "us-east-1", access_key_id: str = "tes
     env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _AWS_UNSET}
     env.update(AWS_ENDPOINT_URL_CHIME_SDK_MEETINGS=url, AWS_ACCESS_KEY_ID=access_key_id,
                AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=region, AWS_REGION=region,
-               AWS_EC2_METADATA_DISABLED="true", AWS_PAGER="")
+               AWS_EC2_METADATA_DISABLED="true", AWS_PAGER="",
+               # stated, not just unset: a config file's ignore_configured_endpoint_urls = true
+               # would otherwise send the SDK to AWS instead of the server
+               AWS_IGNORE_CONFIGURED_ENDPOINT_URLS="false")
     return env
 
 
