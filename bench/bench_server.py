@@ -128,8 +128,21 @@ class Conn:
         return True
 
 
-def load(port: int, requests: List[Feed], seconds: float, warmup: float) -> float:
-    """Closed loop: requests per second over ``seconds`` after ``warmup``."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux /proc; 0.0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(port: int, requests: List[Feed], seconds: float, warmup: float,
+         pid: Optional[int] = None, cpu: Optional[List[float]] = None) -> float:
+    """Closed loop: requests per second over ``seconds`` after ``warmup``
+    (and, with ``pid`` and ``cpu``, the server's CPU seconds per request
+    appended to ``cpu``: a measure that other load on the machine hardly moves)."""
     selector = selectors.EpollSelector() if hasattr(selectors, "EpollSelector") else selectors.DefaultSelector()
     conns = [Conn(port, reqs) for reqs in requests]
     for conn in conns:
@@ -138,12 +151,14 @@ def load(port: int, requests: List[Feed], seconds: float, warmup: float) -> floa
     count = 0
     t_warm = time.perf_counter() + warmup
     began: Optional[float] = None
+    cpu_began = 0.0
     deadline = t_warm + seconds
     try:
         while True:
             now = time.perf_counter()
             if began is None and now >= t_warm:
                 began, count = now, 0
+                cpu_began = cpu_seconds(pid) if pid else 0.0
             if now >= deadline:
                 break
             for key, _ in selector.select(1.0):
@@ -151,6 +166,8 @@ def load(port: int, requests: List[Feed], seconds: float, warmup: float) -> floa
                 if conn.answered():
                     count += 1
                     conn.send()
+        if pid and cpu is not None and count:
+            cpu.append((cpu_seconds(pid) - cpu_began) / count)
         return count / (time.perf_counter() - (began or t_warm))
     finally:
         for conn in conns:
@@ -160,9 +177,19 @@ def load(port: int, requests: List[Feed], seconds: float, warmup: float) -> floa
 
 
 # -- servers -----------------------------------------------------------------------------------
-def start(code: Optional[str]) -> Tuple[subprocess.Popen, int]:
+CHIME_LAUNCHER = r"""
+import sys
+from chime_mock.doors.server import cli
+sys.exit(cli.main(["serve", *sys.argv[1:]]))
+"""
+
+
+def start(code: Optional[str], threads: Optional[int] = None,
+          switch_interval: Optional[float] = None) -> Tuple[subprocess.Popen, int]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    argv = ["--port", "0", "--account-id", ACCOUNT]
+    argv = ["--port", "0", "--account-id", ACCOUNT] + (["--threads", str(threads)] if threads else [])
+    if switch_interval is not None:   # the same interpreter setting in both servers
+        code = f"import sys; sys.setswitchinterval({switch_interval!r})\n" + (code or CHIME_LAUNCHER)
     command = [sys.executable, "-c", code, *argv] if code else [sys.executable, "-m", "chime_mock", "serve", *argv]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = proc.stdout.readline().strip()  # type: ignore[union-attr]
@@ -197,19 +224,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seconds", type=float, help="timed seconds per slice (default 0.6, --quick 0.4)")
     parser.add_argument("--rounds", type=int, help="slices per side and cell (default 8, --quick 3)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--ops", nargs="+", default=["GetMeeting", "CreateAttendee"], choices=["GetMeeting", "CreateAttendee"])
+    parser.add_argument("--threads", type=int, help="worker threads of both servers (serve --threads; default 8)")
+    parser.add_argument("--switch-interval", type=float, metavar="S",
+                        help="sys.setswitchinterval(S) in both servers (Python's default 0.005), to study the GIL")
     args = parser.parse_args(argv)
     seconds = args.seconds or (0.4 if args.quick else 0.6)
     rounds = args.rounds or (3 if args.quick else 8)
     warmup = 0.15
 
-    chime, chime_port = start(None)
-    hello, hello_port = start(HELLO_LAUNCHER)
+    chime, chime_port = start(None, args.threads, args.switch_interval)
+    hello, hello_port = start(HELLO_LAUNCHER, args.threads, args.switch_interval)
     results: Dict[Tuple[str, int, str], List[float]] = {}
+    cpu: Dict[Tuple[str, int, str], List[float]] = {}
     t0 = time.perf_counter()
     try:
         host = f"127.0.0.1:{chime_port}"
         for clients in args.clients:
-            for op in ("GetMeeting", "CreateAttendee"):
+            for op in args.ops:
                 reset(chime_port)
                 if op == "GetMeeting":
                     mid = new_meetings(chime_port, 1)[0]
@@ -225,13 +257,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    for k in range(per_client)]) for c in range(clients)]
                 # Slices: chime and hello alternate, the order reversed every other slice.
                 for slice_no in range(rounds):
-                    order = [("chime", chime_port), ("hello", hello_port)]
+                    order = [("chime", chime_port, chime.pid), ("hello", hello_port, hello.pid)]
                     if slice_no % 2:
                         order.reverse()
-                    for side, port in order:
+                    for side, port, pid in order:
                         results.setdefault((op, clients, side), []).append(
                             load(port, feeds if side == "chime" else [Feed([f.requests[0]]) for f in feeds],
-                                 seconds, warmup))
+                                 seconds, warmup, pid, cpu.setdefault((op, clients, side), [])))
             print(f"{clients} client(s) done", file=sys.stderr)
     finally:
         for proc in (chime, hello):
@@ -243,10 +275,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     fails: List[str] = []
     print(f"## chime-mock serve vs hello-world WSGI on the same waitress\n\n{os.cpu_count()} CPUs, {rounds} "
-          f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices.\n")
-    print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result |")
-    print("| --- | ---: | ---: | --- | --- | --- |")
-    for op in ("GetMeeting", "CreateAttendee"):
+          f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices"
+          + (f"; --threads {args.threads}" if args.threads else "")
+          + (f"; switch interval {args.switch_interval:g} s" if args.switch_interval is not None else "") + ".\n")
+    print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result | server CPU us/request chime / hello |")
+    print("| --- | ---: | ---: | --- | --- | --- | --- |")
+    for op in args.ops:
         for clients in args.clients:
             c, h = results[(op, clients, "chime")], results[(op, clients, "hello")]
             ratios = [x / y for x, y in zip(c, h)]
@@ -255,8 +289,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             verdict = ("PASS" if r >= 0.85 else "FAIL") if target else ""
             if verdict == "FAIL":
                 fails.append(f"{op} at {clients} clients")
+            cc, hc = cpu.get((op, clients, "chime")) or [0.0], cpu.get((op, clients, "hello")) or [0.0]
             print(f"| {op}, {clients} client(s) | {statistics.median(c):,.0f} | {statistics.median(h):,.0f} | "
-                  f"{r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {'>= 0.85' if target else '(info)'} | {verdict} |")
+                  f"{r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {'>= 0.85' if target else '(info)'} | {verdict} | "
+                  f"{statistics.median(cc) * 1e6:.0f} / {statistics.median(hc) * 1e6:.0f} |")
     print(f"\nTotal {time.perf_counter() - t0:.0f} s.  Targets: "
           f"{'all met' if not fails else 'missed: ' + '; '.join(fails)}.")
     return 1 if fails else 0

@@ -7,8 +7,8 @@ import hmac
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (Attendee, CallContext, DEFAULT_PAGE_SIZE, Meeting, RECEIVING, SEND_RECEIVE,
-                                      external_id_problem, validation_error)
+from chime_mock.backend.state import (Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting, RECEIVING, SEND_RECEIVE,
+                                      external_id_problem, shared_capabilities, validation_error)
 from chime_mock.ground.errors import BadRequest, LimitExceeded
 
 
@@ -17,15 +17,19 @@ class AttendeeRules(BackendBase):
 
     @staticmethod
     def default_capabilities(meeting: Meeting) -> Dict[str, str]:
-        video_off = meeting.resolution("Video") == "None"
-        content_off = meeting.resolution("Content") == "None"
-        if video_off and content_off:
-            return {"Audio": SEND_RECEIVE, "Video": "None", "Content": "None"}
-        if video_off:
-            return {"Audio": SEND_RECEIVE, "Video": "Receive", "Content": SEND_RECEIVE}
-        if content_off:
-            return {"Audio": SEND_RECEIVE, "Video": SEND_RECEIVE, "Content": "None"}
-        return {"Audio": SEND_RECEIVE, "Video": SEND_RECEIVE, "Content": SEND_RECEIVE}
+        """What a new attendee of ``meeting`` gets when the request names no
+        capabilities (shared and read-only; worked out once per meeting)."""
+        caps = meeting._default_caps
+        if caps is None:
+            video_off = meeting.resolution("Video") == "None"
+            content_off = meeting.resolution("Content") == "None"
+            caps = shared_capabilities({
+                "Audio": SEND_RECEIVE,
+                "Video": "None" if video_off and content_off else "Receive" if video_off else SEND_RECEIVE,
+                "Content": "None" if content_off else SEND_RECEIVE,
+            })
+            object.__setattr__(meeting, "_default_caps", caps)
+        return caps
 
     @staticmethod
     def capability_problem(meeting: Meeting, caps: Dict[str, str]) -> Optional[str]:
@@ -46,11 +50,14 @@ class AttendeeRules(BackendBase):
         problem = self.capability_problem(meeting, caps)
         if problem:
             raise BadRequest(problem)
-        return caps
+        return shared_capabilities(caps)
 
     def _new_attendee(self, meeting: Meeting, external_user_id: str, caps: Dict[str, str]) -> Attendee:
-        attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in meeting.attendees)
-        attendee = Attendee(attendee_id, external_user_id, self.ids.join_token(attendee_id), caps)
+        attendee_id, join_token = self.ids.attendee_credentials()
+        if attendee_id in meeting.attendees:   # a generator repeating itself: draw until unused
+            attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in meeting.attendees)
+            join_token = self.ids.join_token(attendee_id)
+        attendee = Attendee(attendee_id, external_user_id, join_token, caps)
         meeting.add_attendee(attendee)
         if self.emit is not None:
             self.emit("AttendeeAdded", meeting, attendee, None)
@@ -58,14 +65,17 @@ class AttendeeRules(BackendBase):
 
     def _create_attendees(self, meeting: Meeting, items: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
         """D2/D3: per-item outcome; valid items succeed, others go to Errors."""
-        attendees: List[Dict[str, Any]] = []
+        attendees: List[Dict[str, Any]] = AttendeeList()
         errors: List[Dict[str, Any]] = []
         def fail(external_id: str, code: str, message: str) -> None:
             errors.append({"ExternalUserId": external_id, "ErrorCode": code, "ErrorMessage": message})
 
+        known = meeting.by_external_id
+        seats = meeting.max_attendees
+        default = self.default_capabilities(meeting)
         for item in items:
             external_id = item["ExternalUserId"]
-            existing = meeting.by_external_id.get(external_id)
+            existing = known.get(external_id)
             if existing is not None:
                 attendees.append(existing.to_wire())
                 continue
@@ -74,13 +84,16 @@ class AttendeeRules(BackendBase):
                 fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
                 continue
             requested = item.get("Capabilities")
-            caps = (self.default_capabilities(meeting) if requested is None else
-                    {"Audio": requested["Audio"], "Video": requested["Video"], "Content": requested["Content"]})
-            problem = None if requested is None else self.capability_problem(meeting, caps)
-            if problem:
-                fail(external_id, "BadRequest", problem)
-                continue
-            if len(meeting.attendees) >= meeting.max_attendees:
+            if requested is None:
+                caps = default
+            else:
+                caps = {"Audio": requested["Audio"], "Video": requested["Video"], "Content": requested["Content"]}
+                problem = self.capability_problem(meeting, caps)
+                if problem:
+                    fail(external_id, "BadRequest", problem)
+                    continue
+                caps = shared_capabilities(caps)
+            if len(meeting.attendees) >= seats:
                 fail(external_id, "ResourceLimitExceeded", self._seat_message(meeting))
                 continue
             attendees.append(self._new_attendee(meeting, external_id, caps).to_wire())
@@ -154,7 +167,7 @@ class AttendeeRules(BackendBase):
             last_seq = self._read_page_token(meeting, token) if token else 0
             size = p.get("MaxResults") or DEFAULT_PAGE_SIZE
             page, next_seq = meeting.page_after(last_seq, size)
-            out: Dict[str, Any] = {"Attendees": [a.to_wire() for a in page]}
+            out: Dict[str, Any] = {"Attendees": AttendeeList([a.to_wire() for a in page])}
             if next_seq is not None:
                 out["NextToken"] = self._page_token(meeting, next_seq)
             return out
@@ -169,7 +182,7 @@ class AttendeeRules(BackendBase):
     def _set_capabilities(self, meeting: Meeting, attendee: Attendee, caps: Dict[str, str]) -> None:
         if attendee.capabilities == caps:
             return      # unchanged: no event (D16 counts attendees changed)
-        attendee.capabilities = dict(caps)
+        attendee.capabilities = shared_capabilities(caps)
         if self.emit is not None:
             self.emit("AttendeeCapabilitiesUpdated", meeting, attendee, {
                 "success": "1",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any, Dict, Optional
 
 from chime_mock.backend.base import BackendBase
@@ -63,7 +64,10 @@ class MeetingRules(BackendBase):
         return primary
 
     def _new_meeting(self, ctx: CallContext, state: RegionState, p: Dict[str, Any], primary: Optional[Meeting]) -> Meeting:
-        meeting_id = self.ids.unused(self.ids.uuid4, lambda i: any(i in s.meetings for s in self.states.values()))
+        # Interned: a request naming the meeting (its path label is interned
+        # too) then shares this string, and so does its journal entry.
+        meeting_id = sys.intern(self.ids.unused(self.ids.uuid4,
+                                                lambda i: any(i in s.meetings for s in self.states.values())))
         now = self.clock()
         meeting = Meeting(
             meeting_id=meeting_id,
@@ -127,7 +131,7 @@ class MeetingRules(BackendBase):
 
     def op_get_meeting(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
-            return {"Meeting": self._meeting(ctx, p["MeetingId"]).wire}
+            return self._meeting(ctx, p["MeetingId"]).wire_answer
 
     def op_delete_meeting(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:

@@ -6,10 +6,11 @@ import difflib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, overload
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union, overload
 
 from botocore import xform_name
 
+from chime_mock.ground.ids import uuid_text
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.ground.model import error_shapes, service_model
 from chime_mock.ground.errors import ChimeMockError, ServiceError
@@ -39,23 +40,47 @@ def operation_name(name: Any, argument: str = "operation") -> str:
     raise ValueError(f"{argument} {name!r} is not an operation of chime-sdk-meetings{hint}")
 
 
-@dataclass
 class Call:
-    """One call the mock answered, as the service saw it."""
+    """One call the mock answered, as the service saw it.
 
-    operation: str
-    params: Dict[str, Any]
-    region: str
-    account: str
-    request_id: str
-    status: int = 0
-    error: Optional[str] = None          # exception shape name, e.g. "NotFoundException"
-    error_message: Optional[str] = None
-    injected: bool = False               # the error came from a Fault
-    at: float = 0.0                      # the service's clock when the call arrived (seconds)
-    # The answer as the backend gave it; may share objects with the live
-    # state, so it is only handed out as a copy (``result``).
-    answer: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    ``operation``, ``params``, ``region``, ``account``, ``request_id``,
+    ``status``, ``error`` (the exception shape name, e.g.
+    ``"NotFoundException"``), ``error_message``, ``injected`` (the error came
+    from a Fault), ``at`` (the service's clock when the call arrived, in
+    seconds) and ``answer`` (the answer as the backend gave it; it may share
+    objects with the live state, so it is only handed out as a copy:
+    ``result``).  Slotted and compact: a journal keeps one per call.
+    """
+
+    __slots__ = ("operation", "params", "region", "account", "_request_id", "status", "error", "error_message",
+                 "injected", "at", "answer")
+    _FIELDS = ("operation", "params", "region", "account", "request_id", "status", "error", "error_message",
+               "injected", "at", "answer")
+
+    def __init__(self, operation: str, params: Dict[str, Any], region: str, account: str,
+                 request_id: Union[str, int], status: int = 0, error: Optional[str] = None,
+                 error_message: Optional[str] = None, injected: bool = False, at: float = 0.0,
+                 answer: Optional[Dict[str, Any]] = None) -> None:
+        self.operation = operation
+        self.params = params
+        self.region = region
+        self.account = account
+        self._request_id = request_id      # the text, or its 128-bit number (written on reading)
+        self.status = status
+        self.error = error
+        self.error_message = error_message
+        self.injected = injected
+        self.at = at
+        self.answer = answer
+
+    @property
+    def request_id(self) -> str:
+        value = self._request_id
+        return value if isinstance(value, str) else uuid_text(value)
+
+    @request_id.setter
+    def request_id(self, value: str) -> None:
+        self._request_id = value
 
     @property
     def ok(self) -> bool:
@@ -65,6 +90,24 @@ class Call:
     def result(self) -> Optional[Dict[str, Any]]:
         """The operation's output members (a copy), or None for an error."""
         return copy.deepcopy(self.answer)
+
+    def _values(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Call)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS if name != "answer")
+        return f"{type(self).__name__}({shown})"
+
+    def __reduce__(self) -> Any:
+        return (Call, tuple(getattr(self, name) for name in self._FIELDS))
 
 
 class Journal(Sequence[Call]):

@@ -130,20 +130,23 @@ class MeetingEvent:
         """An event whose ``id`` (from 128 random ``bits``) and ``detail``
         (from ``source`` = (ExternalMeetingId, MediaRegion) and ``more`` =
         the ExternalUserId, or (ExternalUserId, extra detail)) come on first read."""
-        event = cls.__new__(cls)
-        put = object.__setattr__
-        put(event, "seq", seq)
-        put(event, "type", type)
-        put(event, "account", account)
-        put(event, "region", region)
-        put(event, "time", time)
-        put(event, "meeting_id", meeting_id)
-        put(event, "attendee_id", attendee_id)
-        put(event, "notifications", notifications)
-        put(event, "_bits", bits)
-        put(event, "_src", source)
-        put(event, "_more", more)
-        return event
+        # Filled in as a plain slotted object (a frozen dataclass refuses
+        # attribute stores), then given its class: the same slots, a quarter
+        # of the cost of eleven ``object.__setattr__`` calls.
+        event: Any = _BlankEvent()
+        event.seq = seq
+        event.type = type
+        event.account = account
+        event.region = region
+        event.time = time
+        event.meeting_id = meeting_id
+        event.attendee_id = attendee_id
+        event.notifications = notifications
+        event._bits = bits
+        event._src = source
+        event._more = more
+        event.__class__ = cls
+        return event  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for a slot not yet set: ``id`` or ``detail`` of an emitted event.
@@ -204,6 +207,12 @@ class MeetingEvent:
     def to_json(self) -> str:
         """``envelope()`` as JSON (what an SQS queue or SNS topic receives)."""
         return json.dumps(self.envelope(), separators=(",", ":"))
+
+
+class _BlankEvent:
+    """MeetingEvent's slots and nothing else (see ``MeetingEvent._emitted``)."""
+
+    __slots__ = MeetingEvent.__slots__
 
 
 @dataclass(frozen=True)
@@ -350,13 +359,16 @@ class EventLog(Sequence[MeetingEvent]):
             return
         if not self._dispatch_lock.acquire(blocking):
             return      # the thread giving events out gives out these too
+        pending = self._pending
         try:
             self._local.draining = True
             while True:
-                with self._cond:
-                    if not self._pending:
-                        return
-                    event = self._pending.popleft()
+                # Only the holder of the dispatch lock takes from ``pending``,
+                # and a deque's popleft is atomic: no other lock needed.
+                try:
+                    event = pending.popleft()
+                except IndexError:
+                    return
                 for callback in self._subscribers:
                     try:
                         callback(event)

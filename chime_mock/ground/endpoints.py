@@ -128,8 +128,10 @@ def region_from_host(host: str) -> Optional[str]:
     return match.group(match.lastindex or 0)
 
 
+@functools.lru_cache(maxsize=1024)
 def host_of(url: str) -> str:
-    """The host of an absolute URL, without user-info, port or brackets."""
+    """The host of an absolute URL, without user-info, port or brackets
+    (the answers of recent URLs are kept: every call of a door asks)."""
     start = url.find("://")
     rest = url[start + 3:] if start >= 0 else url
     end = len(rest)

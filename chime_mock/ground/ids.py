@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import random
 from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar
 
@@ -39,7 +40,20 @@ def check_state(state: Any) -> Tuple[int, Tuple[int, ...], Optional[float]]:
     return 3, tuple(internal), (float(gauss) if gauss is not None else None)
 
 
+_MASK128 = (1 << 128) - 1
+
+
 def _layout(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)      # version 4, RFC-4122 variant
+
+
+def uuid_text(value: int) -> str:
+    """128 bits as lowercase 8-4-4-4-12 hex (``uuid4_bits`` -> ``uuid4``'s text)."""
+    h = "%032x" % value
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -86,6 +100,11 @@ class IdGenerator:
         value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC-4122 variant
         return _layout(f"{value:032x}")
 
+    def uuid4_bits(self) -> int:
+        """The next ``uuid4()`` as its 128-bit number (``uuid_text`` writes it;
+        a journal keeps request IDs so, in 44 bytes rather than 85)."""
+        return self.bits(128) & _UUID4_KEEP | _UUID4_SET
+
     def attendee_id(self) -> str:
         """128 random bits in 8-4-4-4-12 lowercase hex (not RFC-4122)."""
         return _layout(f"{self.bits(128):032x}")
@@ -94,6 +113,19 @@ class IdGenerator:
         """Unpadded base64 of ``<AttendeeId>:<uuid4>``: always 98 characters."""
         raw = f"{attendee_id}:{self.uuid4()}".encode("ascii")
         return base64.b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def attendee_credentials(self) -> Tuple[str, str]:
+        """``(AttendeeId, JoinToken)`` from one draw: the same values as
+        ``attendee_id()`` followed by ``join_token()`` (``getrandbits(256)``
+        is two 128-bit draws, the first in the low bits), at half the cost."""
+        value = self.bits(256)
+        token = (value >> 128 & ~(0xF000 << 64)) | (0x4000 << 64)   # uuid4: version 4
+        token = (token & ~(0xC000 << 48)) | (0x8000 << 48)          # RFC-4122 variant
+        h = f"{token:032x}{value & _MASK128:032x}"
+        attendee_id = f"{h[32:40]}-{h[40:44]}-{h[44:48]}-{h[48:52]}-{h[52:]}"
+        raw = f"{attendee_id}:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}".encode("ascii")
+        # 73 bytes: the base64 always ends in "==" (stripped, as join_token does).
+        return attendee_id, binascii.b2a_base64(raw, newline=False)[:-2].decode("ascii")
 
     def hex(self, digits: int) -> str:
         return f"{self.bits(digits * 4):0{digits}x}"

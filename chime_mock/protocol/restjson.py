@@ -15,13 +15,14 @@ import base64
 import copy
 import datetime
 import functools
-import json
 import re
+import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, unquote
 
 from botocore.model import OperationModel, Shape
 
+from chime_mock.ground import fastjson
 from chime_mock.ground.model import error_shapes, service_model
 from chime_mock.ground.errors import BadRequest, ChimeMockError, ServiceError
 from chime_mock.ground import strictjson
@@ -31,7 +32,7 @@ from chime_mock.protocol.validation import (Check, FastValidatorCompiler, Valid,
                                             raise_for, violation)
 
 _LABEL = re.compile(r"\{([^}]+)\}")
-_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_DUMPS = fastjson.dumps   # json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode, faster
 
 # One value converted between wire JSON and Python; the top-level input
 # converter works on a whole parameter dict.
@@ -329,7 +330,9 @@ class Operation:
         if match is None:
             raise RouteNotFound(path)
         for label, raw in zip(self.labels, match.groups()):
-            params[self.uri_members[label][0]] = unquote(raw) if "%" in raw else raw
+            # Interned: an ID then shares the string the state keeps for it
+            # (a meeting's ID is interned when it is made).
+            params[self.uri_members[label][0]] = sys.intern(unquote(raw) if "%" in raw else raw)
         for wire, name, member in self.query_members:
             values = query.get(wire)
             if values is None:
@@ -391,12 +394,18 @@ class Operation:
             # Byte for byte what the general path below makes: the members in
             # model order, compact separators; a member object shared between
             # answers is encoded once (``_EncodedValues``).
+            # A member that writes its own JSON (``wire_json()``, e.g. the
+            # backend's attendee lists) promises the same bytes, faster.
             encode = _ENCODED.encode
             parts = []
             for name, key in plain:
                 value = result.get(name)
                 if value is not None:
-                    parts.append(key + (encode(value) if type(value) is dict else _DUMPS(value).encode()))
+                    if type(value) is dict:
+                        parts.append(key + encode(value))
+                    else:
+                        own = getattr(value, "wire_json", None)
+                        parts.append(key + (own() if own is not None else _DUMPS(value)).encode())
             data = b"{" + b",".join(parts) + b"}"
             return WireResponse(self.status, {"x-amzn-RequestId": request_id, "Content-Type": "application/json",
                                               "Content-Length": str(len(data))}, data)
@@ -444,13 +453,32 @@ class Protocol:
             ops.sort(key=lambda o: o.specificity, reverse=True)
         self._by_method = by_method
         self._errors = error_shapes()
+        # Which operation answered a (method, path, static query values): the
+        # answers of recent requests are kept (a path holds IDs, so this is a
+        # small table of what is being called now, not of every route).
+        self._static_keys = tuple(sorted({k for op in self.operations.values() for k in op.static_query}))
+        self._routes: Dict[Tuple[Any, ...], Operation] = {}
+        self._stripped: Dict[Tuple[str, str], str] = {}     # (url, operation) -> strip_base_path's answer
+
+    ROUTES_KEPT = 1024
 
     def route(self, method: str, path: str, query: Mapping[str, List[str]]) -> Operation:
         """The operation a raw request addresses (most specific match wins)."""
+        key = (method, path, *[(query.get(k) or (None,))[0] for k in self._static_keys])
+        op = self._routes.get(key)
+        if op is not None:
+            return op
         for op in self._by_method.get(method.upper(), ()):
             if op.path_regex.fullmatch(path) is None:
                 continue
             if all(query.get(k, [None])[0] == v for k, v in op.static_query.items()):
+                routes = self._routes
+                if len(routes) >= self.ROUTES_KEPT:
+                    try:
+                        del routes[next(iter(routes))]
+                    except (KeyError, RuntimeError, StopIteration):   # another thread got there first
+                        pass
+                routes[key] = op
                 return op
         raise RouteNotFound(f"{method} {path}")
 
@@ -482,6 +510,20 @@ class Protocol:
         are percent-encoded, so the operation's path is the URL path's last
         segments that fit its template (plus an optional trailing slash).
         The usual URL (no base path) costs one match."""
+        key = (url, operation)
+        known = self._stripped.get(key)
+        if known is not None:
+            return known
+        stripped = self._strip_base_path(url, operation)
+        if len(self._stripped) >= self.ROUTES_KEPT:
+            try:
+                del self._stripped[next(iter(self._stripped))]
+            except (KeyError, RuntimeError, StopIteration):   # another thread got there first
+                pass
+        self._stripped[key] = stripped
+        return stripped
+
+    def _strip_base_path(self, url: str, operation: str) -> str:
         op = self.operations.get(operation)
         start = url.find("://")
         slash = url.find("/", start + 3 if start >= 0 else 0)

@@ -21,6 +21,7 @@ imports it: the patches are applied when ``aiobotocore`` is first imported.
 """
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import importlib.abc
 import importlib.machinery
@@ -170,7 +171,7 @@ def _patch_retries(skip_retry_delays: Callable[[], bool], is_chime_send: Callabl
     async def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: Any,
                            response: Any = None, caught_exception: Any = None) -> Any:
         service_model = getattr(operation_model, "service_model", None)
-        if not (ACTIVE and getattr(service_model, "service_name", None) == SERVICE_NAME and skip_retry_delays()):
+        if not (ACTIVE and getattr(service_model, "service_name", None) == SERVICE_NAME):
             return await original_needs_retry(self, attempts, operation_model, request_dict,
                                               response=response, caught_exception=caught_exception)
         service_id = operation_model.service_model.service_id.hyphenize()
@@ -179,7 +180,12 @@ def _patch_retries(skip_retry_delays: Callable[[], bool], is_chime_send: Callabl
             operation=operation_model, attempts=attempts, caught_exception=caught_exception,
             request_dict=request_dict)
         handler_response = first_non_none_response(responses)
-        return not (handler_response is None or handler_response is False)
+        if handler_response is None or handler_response is False:
+            return False        # no retry due: the mock need not be asked about delays
+        if not skip_retry_delays():     # retry_delays=True: aiobotocore's own wait
+            sleep = getattr(self, "_sleep", None) or asyncio.sleep
+            await sleep(handler_response)
+        return True
 
     AioEndpoint._needs_retry = _needs_retry
     try:

@@ -21,7 +21,10 @@ services' calls never reach chime_mock and Chime calls never reach moto.
 """
 from __future__ import annotations
 
+import contextvars
 import gc
+import logging
+import time
 from typing import Any, Dict, Iterator, Optional, Tuple, cast
 
 import botocore
@@ -37,18 +40,21 @@ from botocore.session import Session
 
 from chime_mock.doors.botocore import aio as _aio
 from chime_mock.doors.botocore import credentials as _credentials
-from chime_mock.doors.request import answer, as_bytes, header_text
+from chime_mock.doors.request import answer, as_bytes
 from chime_mock.ground.endpoints import is_chime_url
 from chime_mock.ground.errors import ChimeMockError
 from chime_mock.ground.model import SERVICE_NAME
 from chime_mock.service import registry
 from chime_mock.protocol.restjson import protocol
 
-#: Carries the client's signing region (and a static access key id) from
-#: ``before-sign`` to ``before-send``; removed before the service sees the
-#: request, and trusted only from botocore (the other doors never read it).
-SCOPE_HINT = "x-chime-mock-scope"
+#: Carries the client's credential scope from ``before-sign`` to the
+#: ``before-send`` of the same request (botocore emits both in the caller's
+#: thread, aiobotocore in its task): (signing region, static access key id,
+#: made by aiobotocore).  Nothing is added to the request itself.
+_SCOPE: "contextvars.ContextVar[Optional[Tuple[Optional[str], Optional[str], bool]]]" = \
+    contextvars.ContextVar("chime_mock_client_scope", default=None)
 _SEND_PREFIX = f"before-send.{SERVICE_NAME}."
+_botocore_log = logging.getLogger("botocore.endpoint")
 
 
 class RawBody:
@@ -85,42 +91,52 @@ def before_sign(request: Any, region_name: Optional[str] = None, request_signer:
         return
     context = getattr(request, "context", None) or {}
     region = context.get("client_region") or region_name
+    key = None
     if region:
         credentials: Any = getattr(request_signer, "_credentials", None)
         key = credentials.access_key if type(credentials) is Credentials else None
-        request.headers[SCOPE_HINT] = f"{region} {key}" if key else region
-    if _aio.is_aio_signer(request_signer):
-        request.headers[_aio.MARK] = _aio.AIO
+    _SCOPE.set((region or None, key, _aio.is_aio_signer(request_signer)))
 
 
 def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSResponse]:
     """Answer a Chime request from the service active for this caller."""
     if not registry.ACTIVE:
         registry.refuse_if_stale()
-        if SCOPE_HINT in request.headers or (not request.headers.get("Authorization")
-                                             and is_chime_url(request.url or "")):
+        signed_under_mock = _SCOPE.get() is not None
+        if signed_under_mock:
+            _SCOPE.set(None)
+        if signed_under_mock or (not request.headers.get("Authorization") and is_chime_url(request.url or "")):
             # Prepared unsigned under a mock that stopped while the call was under way
             # (AWS answers no unsigned Chime request): it must not go out.
             raise ChimeMockError("chime_mock stopped while this Chime call was being made; it was not "
                                  "sent to AWS")
         return None
     service = registry.answering()
-    is_aio = _aio.check(request)      # refuses an unsupported aiobotocore before any state changes
+    scope = _SCOPE.get()
+    if scope is not None:     # what before_sign saw of this request's client
+        _SCOPE.set(None)
+        scope_region, access_key, is_aio = scope
+        if is_aio:
+            _aio.response_class()   # refuses an unsupported aiobotocore before any state changes
+    else:                     # a request that reached a fallback (see _guarded_send) without before_sign
+        scope_region = access_key = None
+        is_aio = _aio.check(request)
     operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
     url = request.url
-    scope_region: Optional[str] = None
-    access_key: Optional[str] = None
-    hint = header_text(request.headers, SCOPE_HINT)
-    if hint is not None:
-        del request.headers[SCOPE_HINT]
-        scope_region, _sep, access_key = hint.partition(" ")
     if operation:
         url = protocol().strip_base_path(url, operation)   # an endpoint_url with a path
     wire = answer(service, request.method, url, request.headers, as_bytes(request.body),
-                  scope_region=scope_region, access_key=access_key or None, operation=operation or None)
+                  scope_region=scope_region, access_key=access_key, operation=operation or None)
     if is_aio:
         return _aio.respond(request.url, wire.status, wire.headers, wire.body)
     return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
+
+
+def answer_unhooked(request: Any, **_: Any) -> Optional[AWSResponse]:
+    """Answer a Chime request that reached the network layer without passing
+    chime_mock's handlers (so no before_sign saw it): no client scope."""
+    _SCOPE.set(None)
+    return before_send(request, event_name="")
 
 
 # -- retries without their sleeps ------------------------------------------------
@@ -152,17 +168,23 @@ def is_chime_operation(operation_model: Any) -> bool:
 
 def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: Any,
                  response: Any = None, caught_exception: Any = None) -> Any:
-    """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call."""
-    if not (registry.ACTIVE and is_chime_operation(operation_model) and skip_retry_delays()):
+    """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call
+    (the mock is asked only when a retry is due: most calls need none)."""
+    if not (registry.ACTIVE and is_chime_operation(operation_model)):
         return _previous(Endpoint, "_needs_retry")(self, attempts, operation_model, request_dict,
-                                     response=response, caught_exception=caught_exception)
+                                                   response=response, caught_exception=caught_exception)
     service_id = operation_model.service_model.service_id.hyphenize()
     responses = self._event_emitter.emit(
         f"needs-retry.{service_id}.{operation_model.name}", response=response, endpoint=self,
         operation=operation_model, attempts=attempts, caught_exception=caught_exception,
         request_dict=request_dict)
     handler_response = first_non_none_response(responses)
-    return not (handler_response is None or handler_response is False)
+    if handler_response is None or handler_response is False:
+        return False
+    if not skip_retry_delays():     # retry_delays=True: botocore's own wait
+        _botocore_log.debug("Response received to retry, sleeping for %s seconds", handler_response)
+        time.sleep(handler_response)
+    return True
 
 
 def is_chime_send(kwargs: Any) -> bool:
@@ -208,7 +230,7 @@ def _guarded_send(self: Endpoint, request: Any) -> Any:
     """While a mock is active, a Chime request that somehow skipped the
     before-send handler is answered here rather than sent to AWS."""
     if registry.ACTIVE and is_chime_url(request.url or ""):
-        return before_send(request, event_name="")
+        return answer_unhooked(request)
     return _previous(Endpoint, "_send")(self, request)
 
 
@@ -236,7 +258,7 @@ def _install() -> None:
         return
     _installed = True
     _credentials.install(on_chime_client=_register_on_client)
-    _aio.install(before_send, is_chime_url, skip_retry_delays, is_chime_send)
+    _aio.install(answer_unhooked, is_chime_url, skip_retry_delays, is_chime_send)
     builtin = _botocore_handlers.BUILTIN_HANDLERS
     if any(entry[1] is before_send for entry in builtin):
         return

@@ -21,11 +21,12 @@ logged) and never lets a traceback reach a client.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
-import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+import time
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from chime_mock.ground.errors import ChimeMockError
@@ -71,13 +72,15 @@ class RequestTooLarge(ChimeMockError):
 #: serve`` adds the address it binds and each ``--allow-host``.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "localhost.localdomain"})
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NO_HOST_CHARS = frozenset("/?#@\\ \t")
 
 
+@functools.lru_cache(maxsize=256)
 def host_name(host: str) -> Optional[str]:
     """The name of a ``Host`` header value (``name``, ``name:port``,
     ``[v6]:port``), lower case without a trailing dot; None when it is not
     a host name at all."""
-    if not host or any(c in host for c in "/?#@\\ \t") or not host.isprintable() or not host.isascii():
+    if not host or not host.isprintable() or not host.isascii() or not _NO_HOST_CHARS.isdisjoint(host):
         return None
     host = host.lower()
     if host.startswith("["):
@@ -146,6 +149,41 @@ def request_headers(environ: Dict[str, Any]) -> Dict[str, str]:
     return headers
 
 
+class EnvironHeaders(Mapping[str, str]):
+    """The request's headers read from the WSGI environ when asked (a request
+    is answered after reading three or four of them): the same names and
+    values as ``request_headers``, looked up in any case."""
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: Dict[str, Any]) -> None:
+        self._environ = environ
+
+    @staticmethod
+    @functools.lru_cache(maxsize=256)
+    def _key(name: str) -> str:
+        key = name.upper().replace("-", "_")
+        return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+
+    def __getitem__(self, name: str) -> str:
+        value = self._environ.get(self._key(name))
+        if value is None or (not value and name.lower() in ("content-type", "content-length")):
+            raise KeyError(name)
+        return value  # type: ignore[no-any-return]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(request_headers(self._environ))
+
+    def __len__(self) -> int:
+        return len(request_headers(self._environ))
+
+
 def request_target(environ: Dict[str, Any]) -> str:
     """The raw request target (path and query, still percent-encoded)."""
     target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
@@ -185,24 +223,30 @@ class ChimeApp:
         self.service = service
         self.max_body = max_body
         self.controls = ControlAPI(service)
-        self._busy = 0
-        self._idle = threading.Condition()
+        # One item per request being answered: list.append and list.pop are
+        # atomic, so a request takes no lock for the bookkeeping.
+        self._busy: List[None] = []
         protocol()  # compile the model now, not on the first request
 
     # -- in-flight bookkeeping, for a clean shutdown -----------------------------------------
     @property
     def in_flight(self) -> int:
-        return self._busy
+        return len(self._busy)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no request is being answered; False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+        deadline = time.monotonic() + timeout
+        while self._busy:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.005, left))
+        return True
 
     # -- WSGI ----------------------------------------------------------------------------
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        with self._idle:
-            self._busy += 1
+        busy = self._busy
+        busy.append(None)
         try:
             try:
                 status, headers, body = self.answer(environ)
@@ -217,16 +261,13 @@ class ChimeApp:
                 return [b""]
             return [body]
         finally:
-            with self._idle:
-                self._busy -= 1
-                if self._busy == 0:
-                    self._idle.notify_all()
+            busy.pop()
 
     def answer(self, environ: Dict[str, Any]) -> Answer:
         method = environ.get("REQUEST_METHOD") or "GET"
         target = request_target(environ)
         path = target.partition("?")[0]
-        headers = request_headers(environ)
+        headers = EnvironHeaders(environ)
         control = path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/")
         refused = self.refusal(method, headers, control)
         if refused is not None:
@@ -261,7 +302,7 @@ class ChimeApp:
         # else's web page can have such a name resolve to this server.
         return api and name.endswith(".amazonaws.com") and region_from_host(name) is not None
 
-    def refusal(self, method: str, headers: Dict[str, str], control: bool) -> Optional[Answer]:
+    def refusal(self, method: str, headers: Mapping[str, str], control: bool) -> Optional[Answer]:
         """The 4xx for a request a web browser could have been tricked into
         sending (see docs/server-security.md), else None: a ``Host`` that is
         not one of this server's names (DNS rebinding), on a state-changing
