@@ -103,114 +103,133 @@ class ValidatorCompiler:
         return check
 
     def _compile(self, shape: Shape) -> Check:
-        type_name = shape.type_name
-        meta = shape.metadata
-        type_text = _TYPE_NAMES.get(type_name, type_name)
-        checks: List[Check] = []
+        """One shape's check: its own constraints (length, range, enum,
+        pattern), then its members by shape type (``_nested_<type>``, as
+        botocore's validator dispatches), inside a type check."""
+        nested = getattr(self, f"_nested_{shape.type_name}", None)
+        checks = _bounds(shape) + _text_rules(shape) + ((nested(shape),) if nested is not None else ())
+        if shape.type_name == "string":
+            return _string_check(shape, checks)
+        return _typed_check(shape, checks)
 
-        if type_name in ("string", "list", "map", "blob"):
-            lo, hi = meta.get("min"), meta.get("max")
-            if lo is not None or hi is not None:
-                def length(value: Any, path: str, errors: List[str], lo: Any = lo, hi: Any = hi) -> None:
-                    n = len(value)
-                    if lo is not None and n < lo:
-                        _fail(errors, value, shape, path, f"Member must have length greater than or equal to {lo}")
-                    if hi is not None and n > hi:
-                        _fail(errors, value, shape, path, f"Member must have length less than or equal to {hi}")
-                checks.append(length)
-        if type_name in ("integer", "long", "float", "double"):
-            lo, hi = meta.get("min"), meta.get("max")
-            if lo is not None or hi is not None:
-                def value_range(value: Any, path: str, errors: List[str], lo: Any = lo, hi: Any = hi) -> None:
-                    if lo is not None and value < lo:
-                        _fail(errors, value, shape, path, f"Member must have value greater than or equal to {lo}")
-                    if hi is not None and value > hi:
-                        _fail(errors, value, shape, path, f"Member must have value less than or equal to {hi}")
-                checks.append(value_range)
-        if type_name == "string":
-            enum = shape.enum
-            if enum:
-                allowed = frozenset(enum)
-                text = "[" + ", ".join(enum) + "]"
+    def _nested_structure(self, shape: Shape) -> Check:
+        members = [(name, camel(name), self.compile(member)) for name, member in shape.members.items()]
+        required = tuple((name, camel(name)) for name in shape.required_members)
 
-                def in_enum(value: Any, path: str, errors: List[str]) -> None:
-                    if value not in allowed:
-                        _fail(errors, value, shape, path, f"Member must satisfy enum value set: {text}")
-                checks.append(in_enum)
-            pattern = meta.get("pattern")
-            if pattern:
-                # Java (Coral) semantics: ASCII classes, the whole value must match.
-                regex = re.compile(pattern, re.ASCII)
+        def structure(value: Any, path: str, errors: List[str]) -> None:
+            prefix = path + "." if path else ""
+            for name, field in required:
+                if value.get(name) is None:
+                    errors.append(violation(prefix + field, "Member must not be null", NULL))
+            for name, field, check in members:
+                item = value.get(name)
+                if item is not None:
+                    check(item, prefix + field, errors)
+        return structure
 
-                def matches(value: Any, path: str, errors: List[str]) -> None:
-                    if regex.fullmatch(value) is None:
-                        _fail(errors, value, shape, path, f"Member must satisfy regular expression pattern: {pattern}")
-                checks.append(matches)
-        if type_name == "structure":
-            members = [
-                (name, camel(name), self.compile(member))
-                for name, member in shape.members.items()
-            ]
-            required = tuple((name, camel(name)) for name in shape.required_members)
+    def _nested_list(self, shape: Shape) -> Check:
+        member_check = self.compile(shape.member)
 
-            def structure(value: Any, path: str, errors: List[str]) -> None:
-                prefix = path + "." if path else ""
-                for name, field in required:
-                    if value.get(name) is None:
-                        errors.append(violation(prefix + field, "Member must not be null", NULL))
-                for name, field, check in members:
-                    item = value.get(name)
-                    if item is not None:
-                        check(item, prefix + field, errors)
-            checks.append(structure)
-        elif type_name == "list":
-            member_check = self.compile(shape.member)
+        def items(value: Any, path: str, errors: List[str]) -> None:
+            for index, item in enumerate(value, 1):
+                if item is None:
+                    errors.append(violation(f"{path}.{index}.member", "Member must not be null", NULL))
+                else:
+                    member_check(item, f"{path}.{index}.member", errors)
+        return items
 
-            def items(value: Any, path: str, errors: List[str]) -> None:
-                for index, item in enumerate(value, 1):
-                    if item is None:
-                        errors.append(violation(f"{path}.{index}.member", "Member must not be null", NULL))
-                    else:
-                        member_check(item, f"{path}.{index}.member", errors)
-            checks.append(items)
-        elif type_name == "map":
-            key_check = self.compile(shape.key)
-            value_check = self.compile(shape.value)
+    def _nested_map(self, shape: Shape) -> Check:
+        key_check = self.compile(shape.key)
+        value_check = self.compile(shape.value)
 
-            def entries(value: Any, path: str, errors: List[str]) -> None:
-                for key, item in value.items():
-                    seen = len(errors)
-                    key_check(key, f"{path}.key", errors)
-                    # A bad key is not repeated in the value's path.
-                    if item is not None and len(errors) == seen:
-                        value_check(item, f"{path}.{key}", errors)
-            checks.append(entries)
+        def entries(value: Any, path: str, errors: List[str]) -> None:
+            for key, item in value.items():
+                seen = len(errors)
+                key_check(key, f"{path}.key", errors)
+                # A bad key is not repeated in the value's path.
+                if item is not None and len(errors) == seen:
+                    value_check(item, f"{path}.{key}", errors)
+        return entries
 
-        frozen: Tuple[Check, ...] = tuple(checks)
 
-        if type_name == "string":
-            # Every string of every request passes here, whatever its location
-            # (path, query, header, body): the one place that refuses text with
-            # no UTF-8 form, before any other check could echo it.
-            def string_check(value: Any, path: str, errors: List[str]) -> None:
-                if not isinstance(value, str):
-                    _fail(errors, value, shape, path, "Member must be a string")
-                    return
-                if not value.isascii() and _SURROGATE.search(value) is not None:
-                    errors.append(violation(path, SURROGATE_CONSTRAINT))
-                    return
-                for one in frozen:
-                    one(value, path, errors)
-            return string_check
+def _bounds(shape: Shape) -> Tuple[Check, ...]:
+    """The ``min``/``max`` of a shape: a length for strings, lists, maps and
+    blobs, a value range for numbers."""
+    type_name, meta = shape.type_name, shape.metadata
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is None and hi is None:
+        return ()
+    if type_name in ("string", "list", "map", "blob"):
+        def length(value: Any, path: str, errors: List[str]) -> None:
+            n = len(value)
+            if lo is not None and n < lo:
+                _fail(errors, value, shape, path, f"Member must have length greater than or equal to {lo}")
+            if hi is not None and n > hi:
+                _fail(errors, value, shape, path, f"Member must have length less than or equal to {hi}")
+        return (length,)
+    if type_name in ("integer", "long", "float", "double"):
+        def value_range(value: Any, path: str, errors: List[str]) -> None:
+            if lo is not None and value < lo:
+                _fail(errors, value, shape, path, f"Member must have value greater than or equal to {lo}")
+            if hi is not None and value > hi:
+                _fail(errors, value, shape, path, f"Member must have value less than or equal to {hi}")
+        return (value_range,)
+    return ()
 
-        def check(value: Any, path: str, errors: List[str]) -> None:
-            if not _type_ok(type_name, value):
-                _fail(errors, value, shape, path, f"Member must be {type_text}")
-                return
-            for one in frozen:
-                one(value, path, errors)
-        return check
 
+def _text_rules(shape: Shape) -> Tuple[Check, ...]:
+    """A string's enum and pattern (Java's, Coral's, semantics: ASCII
+    classes, the whole value must match)."""
+    if shape.type_name != "string":
+        return ()
+    checks: List[Check] = []
+    enum = shape.enum
+    if enum:
+        allowed = frozenset(enum)
+        text = "[" + ", ".join(enum) + "]"
+
+        def in_enum(value: Any, path: str, errors: List[str]) -> None:
+            if value not in allowed:
+                _fail(errors, value, shape, path, f"Member must satisfy enum value set: {text}")
+        checks.append(in_enum)
+    pattern = shape.metadata.get("pattern")
+    if pattern:
+        regex = re.compile(pattern, re.ASCII)
+
+        def matches(value: Any, path: str, errors: List[str]) -> None:
+            if regex.fullmatch(value) is None:
+                _fail(errors, value, shape, path, f"Member must satisfy regular expression pattern: {pattern}")
+        checks.append(matches)
+    return tuple(checks)
+
+
+def _string_check(shape: Shape, checks: Tuple[Check, ...]) -> Check:
+    """Every string of every request passes here, whatever its location
+    (path, query, header, body): the one place that refuses text with no
+    UTF-8 form, before any other check could echo it."""
+    def string_check(value: Any, path: str, errors: List[str]) -> None:
+        if not isinstance(value, str):
+            _fail(errors, value, shape, path, "Member must be a string")
+            return
+        if not value.isascii() and _SURROGATE.search(value) is not None:
+            errors.append(violation(path, SURROGATE_CONSTRAINT))
+            return
+        for one in checks:
+            one(value, path, errors)
+    return string_check
+
+
+def _typed_check(shape: Shape, checks: Tuple[Check, ...]) -> Check:
+    type_name = shape.type_name
+    type_text = _TYPE_NAMES.get(type_name, type_name)
+
+    def check(value: Any, path: str, errors: List[str]) -> None:
+        if not _type_ok(type_name, value):
+            _fail(errors, value, shape, path, f"Member must be {type_text}")
+            return
+        for one in checks:
+            one(value, path, errors)
+    return check
 
 Valid = Callable[[Any], bool]
 
@@ -238,94 +257,106 @@ class FastValidatorCompiler:
         return valid
 
     def _compile(self, shape: Shape) -> Valid:
-        type_name = shape.type_name
-        meta = shape.metadata
-        lo, hi = meta.get("min"), meta.get("max")
+        """Dispatch on the shape's type (``_valid_<type>``); timestamps are
+        converted before validation and pass."""
+        compile_type = getattr(self, f"_valid_{shape.type_name}", None)
+        return compile_type(shape) if compile_type is not None else (lambda v: True)
 
-        if type_name == "string":
-            allowed = frozenset(shape.enum) if shape.enum else None
-            pattern = meta.get("pattern")
-            fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
-            surrogate = _SURROGATE.search
+    @staticmethod
+    def _valid_string(shape: Shape) -> Valid:
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        allowed = frozenset(shape.enum) if shape.enum else None
+        pattern = shape.metadata.get("pattern")
+        fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
+        surrogate = _SURROGATE.search
 
-            def string(v: Any) -> bool:
-                if not isinstance(v, str):
+        def string(v: Any) -> bool:
+            if not isinstance(v, str):
+                return False
+            if not v.isascii() and surrogate(v) is not None:
+                return False
+            if lo is not None and len(v) < lo:
+                return False
+            if hi is not None and len(v) > hi:
+                return False
+            if allowed is not None and v not in allowed:
+                return False
+            return fullmatch is None or fullmatch(v) is not None
+        return string
+
+    def _valid_structure(self, shape: Shape) -> Valid:
+        members = {name: self.compile(member) for name, member in shape.members.items()}
+        required = tuple(shape.required_members)
+
+        def structure(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return False
+            for name in required:
+                if v.get(name) is None:
                     return False
-                if not v.isascii() and surrogate(v) is not None:
+            for name, item in v.items():
+                check = members.get(name)
+                if check is not None and item is not None and not check(item):
                     return False
-                if lo is not None and len(v) < lo:
+            return True
+        return structure
+
+    def _valid_list(self, shape: Shape) -> Valid:
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        member = self.compile(shape.member)
+
+        def items(v: Any) -> bool:
+            if not isinstance(v, list):
+                return False
+            n = len(v)
+            if (lo is not None and n < lo) or (hi is not None and n > hi):
+                return False
+            for item in v:
+                if item is None or not member(item):
                     return False
-                if hi is not None and len(v) > hi:
+            return True
+        return items
+
+    def _valid_map(self, shape: Shape) -> Valid:
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        key_valid = self.compile(shape.key)
+        value_valid = self.compile(shape.value)
+
+        def entries(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return False
+            n = len(v)
+            if (lo is not None and n < lo) or (hi is not None and n > hi):
+                return False
+            for key, item in v.items():
+                if not key_valid(key) or (item is not None and not value_valid(item)):
                     return False
-                if allowed is not None and v not in allowed:
-                    return False
-                return fullmatch is None or fullmatch(v) is not None
-            return string
+            return True
+        return entries
 
-        if type_name == "structure":
-            members = {name: self.compile(member) for name, member in shape.members.items()}
-            required = tuple(shape.required_members)
+    @staticmethod
+    def _valid_number(shape: Shape) -> Valid:
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        kinds = int if shape.type_name in ("integer", "long") else (int, float)
 
-            def structure(v: Any) -> bool:
-                if not isinstance(v, dict):
-                    return False
-                for name in required:
-                    if v.get(name) is None:
-                        return False
-                for name, item in v.items():
-                    check = members.get(name)
-                    if check is not None and item is not None and not check(item):
-                        return False
-                return True
-            return structure
+        def number(v: Any) -> bool:
+            if not isinstance(v, kinds) or isinstance(v, bool):
+                return False
+            return not ((lo is not None and v < lo) or (hi is not None and v > hi))
+        return number
 
-        if type_name == "list":
-            member = self.compile(shape.member)
+    _valid_integer = _valid_long = _valid_float = _valid_double = _valid_number
 
-            def items(v: Any) -> bool:
-                if not isinstance(v, list):
-                    return False
-                n = len(v)
-                if (lo is not None and n < lo) or (hi is not None and n > hi):
-                    return False
-                for item in v:
-                    if item is None or not member(item):
-                        return False
-                return True
-            return items
+    @staticmethod
+    def _valid_boolean(shape: Shape) -> Valid:
+        return lambda v: isinstance(v, bool)
 
-        if type_name == "map":
-            key_valid = self.compile(shape.key)
-            value_valid = self.compile(shape.value)
-
-            def entries(v: Any) -> bool:
-                if not isinstance(v, dict):
-                    return False
-                n = len(v)
-                if (lo is not None and n < lo) or (hi is not None and n > hi):
-                    return False
-                for key, item in v.items():
-                    if not key_valid(key) or (item is not None and not value_valid(item)):
-                        return False
-                return True
-            return entries
-
-        if type_name in ("integer", "long", "float", "double"):
-            kinds = int if type_name in ("integer", "long") else (int, float)
-
-            def number(v: Any) -> bool:
-                if not isinstance(v, kinds) or isinstance(v, bool):
-                    return False
-                return not ((lo is not None and v < lo) or (hi is not None and v > hi))
-            return number
-
-        if type_name == "boolean":
-            return lambda v: isinstance(v, bool)
-
-        if type_name == "blob" and (lo is not None or hi is not None):
-            return lambda v: not ((lo is not None and len(v) < lo) or (hi is not None and len(v) > hi))
-        return lambda v: True   # timestamps and blobs are converted before validation
-
+    @staticmethod
+    def _valid_blob(shape: Shape) -> Valid:
+        lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+        if lo is None and hi is None:
+            return lambda v: True   # converted before validation
+        return lambda v: not ((lo is not None and len(v) < lo) or (hi is not None and len(v) > hi))
 
 def bad_request(errors: List[str]) -> BadRequest:
     """The ``BadRequestException`` for one or more violations (docs/behaviour.md#d4)."""
