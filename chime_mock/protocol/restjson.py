@@ -239,20 +239,23 @@ class Operation:
 
     def __init__(self, model: OperationModel, validators: ValidatorCompiler,
                  fast_validators: Optional[FastValidatorCompiler] = None) -> None:
-        fast_validators = fast_validators or FastValidatorCompiler()
         self.name = model.name
         self.model = model
         http = model.http
         self.method = http["method"]
         self.status = int(http.get("responseCode", 200))
-        uri = http["requestUri"]
+        self._read_uri(http["requestUri"])
+        self._read_input(model.input_shape, validators, fast_validators or FastValidatorCompiler())
+        self._read_output(model.output_shape)
+
+    def _read_uri(self, uri: str) -> None:
+        """The route: the static query (``?operation=...``) and the path
+        template as a regex; greedy labels ``{Key+}`` may span slashes."""
         path, _, query = uri.partition("?")
         self.static_query: Dict[str, str] = {}
         for part in filter(None, query.split("&")):
             key, _, value = part.partition("=")
             self.static_query[key] = value
-
-        # Path template -> regex; greedy labels ``{Key+}`` may span slashes.
         self.labels: List[str] = []
         pattern, literal, last = [], 0, 0
         for match in _LABEL.finditer(path):
@@ -268,7 +271,10 @@ class Operation:
         self.path_regex = re.compile("".join(pattern) + "/?")
         self.specificity = (len(self.static_query), literal)
 
-        shape = model.input_shape
+    def _read_input(self, shape: Optional[Shape], validators: ValidatorCompiler,
+                    fast_validators: FastValidatorCompiler) -> None:
+        """Where each input member travels (uri, querystring, header, body),
+        its converter and its validators."""
         self.input_shape = shape
         self.uri_members: Dict[str, Tuple[str, Shape]] = {}
         self.query_members: List[Tuple[str, str, Shape]] = []
@@ -278,46 +284,50 @@ class Operation:
         self.input_converter: Optional[ConvertParams] = None
         self.validate: Optional[Check] = None
         self.valid: Optional[Valid] = None
-        if shape is not None:
-            self.payload = shape.serialization.get("payload")
-            for name, member in shape.members.items():
-                location = member.serialization.get("location")
-                wire = member.serialization.get("name", name)
-                if location == "uri":
-                    self.uri_members[wire] = (name, member)
-                elif location == "querystring":
-                    self.query_members.append((wire, name, member))
-                elif location in ("header", "headers"):
-                    self.header_members.append((wire.lower(), name, member))
-                elif name != self.payload:
-                    self.body_members[name] = member
-            if self.payload is None:
-                self.input_converter = _input_converter(shape)
-            self.validate = validators.compile(shape)
-            self.valid = fast_validators.compile(shape)
+        if shape is None:
+            return
+        self.payload = shape.serialization.get("payload")
+        for name, member in shape.members.items():
+            location = member.serialization.get("location")
+            wire = member.serialization.get("name", name)
+            if location == "uri":
+                self.uri_members[wire] = (name, member)
+            elif location == "querystring":
+                self.query_members.append((wire, name, member))
+            elif location in ("header", "headers"):
+                self.header_members.append((wire.lower(), name, member))
+            elif name != self.payload:
+                self.body_members[name] = member
+        if self.payload is None:
+            self.input_converter = _input_converter(shape)
+        self.validate = validators.compile(shape)
+        self.valid = fast_validators.compile(shape)
 
-        out = model.output_shape
+    def _read_output(self, out: Optional[Shape]) -> None:
+        """Where each output member goes (header, status, body) and, for the
+        common answer (JSON members only, at the operation's own status), the
+        member names' encoded keys."""
         self.output_shape = out
         self.out_headers: List[Tuple[str, str]] = []
         self.out_status_member: Optional[str] = None
         self.out_body: List[str] = []
         self.out_payload: Optional[str] = None
         self.output_converter: Optional[Convert] = None
-        if out is not None:
-            self.out_payload = out.serialization.get("payload")
-            for name, member in out.members.items():
-                location = member.serialization.get("location")
-                if location == "header":
-                    self.out_headers.append((name, member.serialization.get("name", name)))
-                elif location == "statusCode":
-                    self.out_status_member = name
-                elif name != self.out_payload:
-                    self.out_body.append(name)
-            self.output_converter = _converter(out, "out")
-        # The common answer: JSON members only, at the operation's own status.
         self._plain_body: Optional[Tuple[Tuple[str, bytes], ...]] = None
-        if (out is not None and self.output_converter is None and not self.out_headers
-                and self.out_status_member is None and self.out_payload is None and self.status != 204):
+        if out is None:
+            return
+        self.out_payload = out.serialization.get("payload")
+        for name, member in out.members.items():
+            location = member.serialization.get("location")
+            if location == "header":
+                self.out_headers.append((name, member.serialization.get("name", name)))
+            elif location == "statusCode":
+                self.out_status_member = name
+            elif name != self.out_payload:
+                self.out_body.append(name)
+        self.output_converter = _converter(out, "out")
+        if (self.output_converter is None and not self.out_headers and self.out_status_member is None
+                and self.out_payload is None and self.status != 204):
             self._plain_body = tuple((name, _DUMPS(name).encode() + b":") for name in self.out_body)
 
     # -- requests ---------------------------------------------------------
