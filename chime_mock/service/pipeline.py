@@ -39,12 +39,16 @@ from chime_mock.ground.errors import ChimeMockInternalError, MediaNotFound, Serv
 from chime_mock.ground.hints import checked_keywords, closest
 from chime_mock.ground.ids import IdGenerator, uuid_text
 from chime_mock.ground.model import error_shapes
-from chime_mock.protocol.restjson import RouteNotFound, WireResponse, protocol
+from chime_mock.protocol.restjson import Operation, RouteNotFound, WireResponse, protocol
 from chime_mock.service.config import LATEST, check_clock, check_quotas, check_region, configured_region, finite_seconds
 from chime_mock.protocol.validation import raise_for
 
 log = logging.getLogger("chime_mock")
 log.addHandler(logging.NullHandler())   # silent unless the application configures logging
+
+def _no_route(method: str, path: str) -> ServiceError:
+    return ServiceError(f"No operation of chime-sdk-meetings matches {method} {path}", shape="NotFoundException")
+
 
 def _check_id(value: Any, argument: str) -> None:
     if not isinstance(value, str):
@@ -186,38 +190,13 @@ class ChimeService:
             try:
                 op = proto.route(method, path, query)
             except RouteNotFound:
-                error = ServiceError(f"No operation of chime-sdk-meetings matches {method} {path}",
-                                     shape="NotFoundException")
                 log.debug("no route: %s %s -> 404 %s", method, path, request_id)
-                return proto.error_response(error, request_id)
+                return proto.error_response(_no_route(method, path), request_id)
         else:
             query = proto.parse_query(raw_query) if op.query_members else {}
         call = Call(op.name, {}, region, account, request_bits, at=self.now())
         try:
-            try:
-                try:
-                    params = op.parse(path, query, headers, body)
-                except RouteNotFound:   # the front door named the operation, the path does not fit it
-                    raise ServiceError(f"No operation of chime-sdk-meetings matches {method} {path}",
-                                       shape="NotFoundException") from None
-                call.params = params
-                handler = self.backend.handler(op.name)
-                if handler is None:
-                    raise UnsupportedOperationError(
-                        f"chime_mock does not implement {op.name}, which the installed botocore "
-                        f"knows; the request was not sent to AWS")
-                if self.auto_end or self.faults or self.quotas.requests_per_second is not None:
-                    self._before_call(op.name, region, account, params)
-                result = handler(self._context(account, region), params)
-            except ServiceError as error:
-                if not call.params and error.params:   # rejected by the model check: what was sent
-                    call.params = error.params
-                call.error, call.error_message = error.shape, error.message
-                call.injected = error.injected
-                wire = proto.error_response(error, request_id)
-            else:
-                call.answer = result
-                wire = op.serialize(result, request_id)
+            wire = self._answer(op, call, method, path, query, headers, body, request_id)
         except UnsupportedOperationError:
             raise
         except UserCallbackError as exc:  # a test's own predicate raised: it is the test's error
@@ -232,6 +211,34 @@ class ChimeService:
             log.debug("%s %s/%s -> %d%s %s", op.name, account, region, wire.status,
                       f" {call.error}: {call.error_message}" if call.error else "", request_id)
         return wire
+
+    def _answer(self, op: Operation, call: Call, method: str, path: str, query: Mapping[str, List[str]],
+                headers: Mapping[str, Any], body: bytes, request_id: str) -> WireResponse:
+        """Parse, check the controls (faults, quotas, lifetime), run the rule,
+        serialize; a modeled error becomes AWS's envelope, noted on ``call``."""
+        proto = protocol()
+        try:
+            try:
+                params = op.parse(path, query, headers, body)
+            except RouteNotFound:   # the front door named the operation, the path does not fit it
+                raise _no_route(method, path) from None
+            call.params = params
+            handler = self.backend.handler(op.name)
+            if handler is None:
+                raise UnsupportedOperationError(
+                    f"chime_mock does not implement {op.name}, which the installed botocore "
+                    f"knows; the request was not sent to AWS")
+            if self.auto_end or self.faults or self.quotas.requests_per_second is not None:
+                self._before_call(op.name, call.region, call.account, params)
+            result = handler(self._context(call.account, call.region), params)
+        except ServiceError as error:
+            if not call.params and error.params:   # rejected by the model check: what was sent
+                call.params = error.params
+            call.error, call.error_message = error.shape, error.message
+            call.injected = error.injected
+            return proto.error_response(error, request_id)
+        call.answer = result
+        return op.serialize(result, request_id)
 
     def refuse(self, error: ServiceError) -> WireResponse:
         """The error answer for a request a door refused before the service
