@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any, Tuple
 
 from chime_mock.backend.base import BackendBase

@@ -6,7 +6,7 @@ import sys
 from typing import Any, Dict, Optional
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (Attendee, CallContext, HIGH_RES_MAX_ATTENDEES, Meeting, RegionState,
+from chime_mock.backend.state import (CallContext, HIGH_RES_MAX_ATTENDEES, Meeting, RegionState,
                                       external_id_problem, transcription_detail, validation_error)
 from chime_mock.ground import regions
 from chime_mock.ground.errors import BadRequest, LimitExceeded, NotFound

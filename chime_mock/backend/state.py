@@ -400,8 +400,6 @@ def transcription_detail(meeting: Meeting, config: Dict[str, Any]) -> Dict[str, 
     engine's ``Region`` when one is named, else the meeting's media region,
     where the service would pick one near it) and ``transcriptionConfiguration``
     (the configuration as given, as a JSON string, as the SDKs read it)."""
-    import json
-
     settings = config.get("EngineTranscribeSettings") or config.get("EngineTranscribeMedicalSettings") or {}
     region = settings.get("Region")
     return {

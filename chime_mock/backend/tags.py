@@ -4,11 +4,9 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (Attendee, CallContext, MAX_TAGS, MEETING_ARN, Meeting, Quotas, RegionState,
-                                      validation_error)
+from chime_mock.backend.state import MAX_TAGS, MEETING_ARN, CallContext, Meeting, validation_error
 from chime_mock.ground import regions
-from chime_mock.ground.accounts import DEFAULT_ACCOUNT
-from chime_mock.ground.errors import BadRequest, ResourceNotFound, ServiceError, TooManyTags
+from chime_mock.ground.errors import BadRequest, ResourceNotFound, TooManyTags
 
 
 class TagRules(BackendBase):
@@ -64,7 +62,4 @@ class TagRules(BackendBase):
             return {"Tags": [{"Key": k, "Value": v} for k, v in meeting.tags.items()]}
 
 
-__all__ = [
-    "ChimeBackend", "CallContext", "Meeting", "Attendee", "Quotas", "RegionState",
-    "ServiceError", "DEFAULT_ACCOUNT",
-]
+__all__ = ["TagRules"]

@@ -9,7 +9,6 @@ large, a request that is not HTTP the server can read).
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, Mapping, Optional
 
 from chime_mock.ground import fastjson

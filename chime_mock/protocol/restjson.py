@@ -29,7 +29,7 @@ from chime_mock.ground import strictjson
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.protocol.envelope import WireResponse, error_envelope
 from chime_mock.protocol.validation import (Check, FastValidatorCompiler, Valid, ValidatorCompiler, bad_request, camel,
-                                            raise_for, violation)
+                                            violation)
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _DUMPS = fastjson.dumps   # json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode, faster

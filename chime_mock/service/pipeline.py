@@ -20,12 +20,8 @@ import copy
 import difflib
 import functools
 import logging
-import math
-import os
-import re
-import sys
 import time
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union
 
 from botocore import xform_name
 

@@ -26,7 +26,7 @@ import logging
 import os
 import re
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 from urllib.parse import quote
 
 from chime_mock.ground.errors import ChimeMockError
