@@ -200,13 +200,9 @@ def test_retry_delays_must_be_a_bool(value):
 
 
 # -- aiobotocore ---------------------------------------------------------------------
-def _aio_session():
-    return pytest.importorskip("aiobotocore.session").get_session()
-
-
-@pytest.mark.parametrize("mode, attempts", [("legacy", 5), ("standard", 3), ("adaptive", 3)])
-def test_aiobotocore_retries_without_sleeping(monkeypatch, mode, attempts):
-    session = _aio_session()
+@pytest.fixture
+def aio_sleeps(monkeypatch):
+    """What ``asyncio.sleep`` was asked to wait, each wait made at once."""
     asked = []
     real_sleep = asyncio.sleep
 
@@ -214,6 +210,16 @@ def test_aiobotocore_retries_without_sleeping(monkeypatch, mode, attempts):
         asked.append(seconds)
         return await real_sleep(0)
     monkeypatch.setattr(asyncio, "sleep", recorder)
+    return asked
+
+
+def _aio_session():
+    return pytest.importorskip("aiobotocore.session").get_session()
+
+
+@pytest.mark.parametrize("mode, attempts", [("legacy", 5), ("standard", 3), ("adaptive", 3)])
+def test_aiobotocore_retries_without_sleeping(aio_sleeps, mode, attempts):
+    session = _aio_session()
 
     async def run(mock):
         mock.inject("ThrottlingException", "GetMeeting", times=None)
@@ -227,18 +233,11 @@ def test_aiobotocore_retries_without_sleeping(monkeypatch, mode, attempts):
     with mock_chime_meetings() as mock:
         asyncio.run(run(mock))
         assert mock.journal.count("GetMeeting") == 2 * attempts
-    assert [s for s in asked if s] == []
+    assert [s for s in aio_sleeps if s] == []
 
 
-def test_aiobotocore_keeps_its_delays_with_retry_delays_true(monkeypatch):
+def test_aiobotocore_keeps_its_delays_with_retry_delays_true(aio_sleeps):
     session = _aio_session()
-    asked = []
-    real_sleep = asyncio.sleep
-
-    async def recorder(seconds, *args, **kwargs):
-        asked.append(seconds)
-        return await real_sleep(0)
-    monkeypatch.setattr(asyncio, "sleep", recorder)
 
     async def run(mock):
         mock.inject("ThrottlingException", "GetMeeting", times=None)
@@ -250,4 +249,4 @@ def test_aiobotocore_keeps_its_delays_with_retry_delays_true(monkeypatch):
     with mock_chime_meetings(retry_delays=True) as mock:
         asyncio.run(run(mock))
         assert mock.journal.count("GetMeeting") == 3
-    assert len([s for s in asked if s]) == 2
+    assert len([s for s in aio_sleeps if s]) == 2
