@@ -50,7 +50,9 @@ from chime_mock.protocol.restjson import protocol
 #: Carries the client's credential scope from ``before-sign`` to the
 #: ``before-send`` of the same request (botocore emits both in the caller's
 #: thread, aiobotocore in its task): (signing region, static access key id,
-#: made by aiobotocore).  Nothing is added to the request itself.
+#: made by aiobotocore).  Nothing is added to the request itself.  Every
+#: ``before-sign`` starts a new request in its context, so it also clears what
+#: a call that never reached ``before-send`` left behind.
 _SCOPE: "contextvars.ContextVar[Optional[Tuple[Optional[str], Optional[str], bool]]]" = \
     contextvars.ContextVar("chime_mock_client_scope", default=None)
 _SEND_PREFIX = f"before-send.{SERVICE_NAME}."
@@ -88,6 +90,11 @@ def before_sign(request: Any, region_name: Optional[str] = None, request_signer:
     client has static credentials (reading any other kind could resolve or
     refresh them), and whether the client is aiobotocore's."""
     if not registry.ACTIVE:
+        if _SCOPE.get() is not None:
+            # Left by an earlier call of this context that never reached before_send (a
+            # handler in between raised, or took before_send's place): it is not this
+            # request's, and must not get this request refused.
+            _SCOPE.set(None)
         return
     context = getattr(request, "context", None) or {}
     region = context.get("client_region") or region_name
