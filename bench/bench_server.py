@@ -138,11 +138,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def context_switches(pid: int) -> int:
+    """Voluntary and involuntary context switches of all the process's threads (Linux /proc; 0 elsewhere)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as handle:
+                for line in handle:
+                    if "ctxt_switches:" in line:
+                        total += int(line.split()[-1])
+        except OSError:   # a thread that ended meanwhile
+            continue
+    return total
+
+
 def load(port: int, requests: List[Feed], seconds: float, warmup: float,
-         pid: Optional[int] = None, cpu: Optional[List[float]] = None) -> float:
+         pid: Optional[int] = None, cpu: Optional[List[float]] = None,
+         switches: Optional[List[float]] = None) -> float:
     """Closed loop: requests per second over ``seconds`` after ``warmup``
     (and, with ``pid`` and ``cpu``, the server's CPU seconds per request
-    appended to ``cpu``: a measure that other load on the machine hardly moves)."""
+    appended to ``cpu``: a measure that other load on the machine hardly moves;
+    with ``switches``, its threads' context switches per request)."""
     selector = selectors.EpollSelector() if hasattr(selectors, "EpollSelector") else selectors.DefaultSelector()
     conns = [Conn(port, reqs) for reqs in requests]
     for conn in conns:
@@ -152,6 +172,7 @@ def load(port: int, requests: List[Feed], seconds: float, warmup: float,
     t_warm = time.perf_counter() + warmup
     began: Optional[float] = None
     cpu_began = 0.0
+    switches_began = 0
     deadline = t_warm + seconds
     try:
         while True:
@@ -159,6 +180,7 @@ def load(port: int, requests: List[Feed], seconds: float, warmup: float,
             if began is None and now >= t_warm:
                 began, count = now, 0
                 cpu_began = cpu_seconds(pid) if pid else 0.0
+                switches_began = context_switches(pid) if pid and switches is not None else 0
             if now >= deadline:
                 break
             for key, _ in selector.select(1.0):
@@ -168,6 +190,8 @@ def load(port: int, requests: List[Feed], seconds: float, warmup: float,
                     conn.send()
         if pid and cpu is not None and count:
             cpu.append((cpu_seconds(pid) - cpu_began) / count)
+        if pid and switches is not None and count:
+            switches.append((context_switches(pid) - switches_began) / count)
         return count / (time.perf_counter() - (began or t_warm))
     finally:
         for conn in conns:
@@ -237,6 +261,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     hello, hello_port = start(HELLO_LAUNCHER, args.threads, args.switch_interval)
     results: Dict[Tuple[str, int, str], List[float]] = {}
     cpu: Dict[Tuple[str, int, str], List[float]] = {}
+    switches: Dict[Tuple[str, int, str], List[float]] = {}
     t0 = time.perf_counter()
     try:
         host = f"127.0.0.1:{chime_port}"
@@ -263,7 +288,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     for side, port, pid in order:
                         results.setdefault((op, clients, side), []).append(
                             load(port, feeds if side == "chime" else [Feed([f.requests[0]]) for f in feeds],
-                                 seconds, warmup, pid, cpu.setdefault((op, clients, side), [])))
+                                 seconds, warmup, pid, cpu.setdefault((op, clients, side), []),
+                                 switches.setdefault((op, clients, side), [])))
             print(f"{clients} client(s) done", file=sys.stderr)
     finally:
         for proc in (chime, hello):
@@ -278,8 +304,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices"
           + (f"; --threads {args.threads}" if args.threads else "")
           + (f"; switch interval {args.switch_interval:g} s" if args.switch_interval is not None else "") + ".\n")
-    print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result | server CPU us/request chime / hello |")
-    print("| --- | ---: | ---: | --- | --- | --- | --- |")
+    print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result | server CPU us/request chime / hello | context switches/request chime / hello |")
+    print("| --- | ---: | ---: | --- | --- | --- | --- | --- |")
     for op in args.ops:
         for clients in args.clients:
             c, h = results[(op, clients, "chime")], results[(op, clients, "hello")]
@@ -292,7 +318,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             cc, hc = cpu.get((op, clients, "chime")) or [0.0], cpu.get((op, clients, "hello")) or [0.0]
             print(f"| {op}, {clients} client(s) | {statistics.median(c):,.0f} | {statistics.median(h):,.0f} | "
                   f"{r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {'>= 0.85' if target else '(info)'} | {verdict} | "
-                  f"{statistics.median(cc) * 1e6:.0f} / {statistics.median(hc) * 1e6:.0f} |")
+                  f"{statistics.median(cc) * 1e6:.0f} / {statistics.median(hc) * 1e6:.0f} | "
+                  f"{statistics.median(switches.get((op, clients, 'chime')) or [0.0]):.1f} / "
+                  f"{statistics.median(switches.get((op, clients, 'hello')) or [0.0]):.1f} |")
     print(f"\nTotal {time.perf_counter() - t0:.0f} s.  Targets: "
           f"{'all met' if not fails else 'missed: ' + '; '.join(fails)}.")
     return 1 if fails else 0

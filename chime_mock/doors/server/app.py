@@ -26,7 +26,7 @@ import logging
 import os
 import re
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 from chime_mock.ground.errors import ChimeMockError
@@ -55,6 +55,8 @@ _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: 
             429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
             503: "Service Unavailable"}
 
+_STATUS_LINES = {status: f"{status} {reason}" for status, reason in _REASONS.items()}
+
 StartResponse = Callable[..., Any]
 
 _PLACEHOLDER = (
@@ -73,6 +75,40 @@ class RequestTooLarge(ChimeMockError):
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "localhost.localdomain"})
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NO_HOST_CHARS = frozenset("/?#@\\ \t")
+#: Targets ``ChimeApp._api_call`` leaves to the general path: control routes and
+#: the dashboard's ``/`` (with a query; ``/`` alone is compared whole).
+_NOT_API_PREFIXES = ("/_chime_mock", "/?")
+#: How many accepted ``Host`` values an app remembers (cleared when full).
+_API_HOSTS_KEPT = 64
+_SCOPES: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+_SCOPES_KEPT = 256
+
+
+def credential_scope(authorization: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+    """``scope_of`` of an ``Authorization`` header value (from the environ).
+
+    Its answer depends on the ``Credential=...`` element alone (from the first
+    ``Credential=`` to the next comma): that part is the same on every
+    request a client signs with one key on one day and service, while the
+    signature changes, so the answers of recent parts are kept.  A part
+    ``scope_of`` finds nothing in is looked up in the whole value, as
+    ``scope_of`` would, and not kept."""
+    if not authorization:
+        return None, None
+    start = authorization.find("Credential=")
+    if start < 0:
+        return None, None
+    end = authorization.find(",", start)
+    part = authorization[start:end] if end >= 0 else authorization[start:]
+    found = _SCOPES.get(part)
+    if found is None:
+        found = scope_of({"Authorization": part})
+        if found == (None, None):
+            return scope_of({"Authorization": authorization})
+        if len(_SCOPES) >= _SCOPES_KEPT:
+            _SCOPES.clear()
+        _SCOPES[part] = found
+    return found
 
 
 @functools.lru_cache(maxsize=256)
@@ -218,7 +254,7 @@ class ChimeApp:
             if name is None:
                 raise ValueError(f"allowed_hosts must hold host names such as 'chime.test', got {item!r}")
             hosts.add(name)
-        #: The ``Host`` names this app answers (besides AWS endpoint names on API routes); "*": any.
+        self._api_hosts: Dict[str, bool] = {}
         self.allowed_hosts = frozenset(hosts)
         self.service = service
         self.max_body = max_body
@@ -227,6 +263,17 @@ class ChimeApp:
         # atomic, so a request takes no lock for the bookkeeping.
         self._busy: List[None] = []
         protocol()  # compile the model now, not on the first request
+
+    @property
+    def allowed_hosts(self) -> FrozenSet[str]:
+        """The ``Host`` names this app answers (besides AWS endpoint names on API routes); "*": any."""
+        return self._allowed_hosts
+
+    @allowed_hosts.setter
+    def allowed_hosts(self, hosts: FrozenSet[str]) -> None:
+        self._allowed_hosts = frozenset(hosts)
+        # ``Host`` values accepted on API routes, for ``_api_call``: judged by the names above
+        self._api_hosts = {}
 
     # -- in-flight bookkeeping, for a clean shutdown -----------------------------------------
     @property
@@ -256,7 +303,7 @@ class ChimeApp:
                 status, headers, body = error_answer(
                     500, "ServiceFailureException", "chime_mock failed while answering this request; "
                     "see the server's log", self.service.ids.uuid4())
-            start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
+            start_response(_STATUS_LINES.get(status) or f"{status} {_REASONS.get(status, 'Status')}", headers)
             if environ.get("REQUEST_METHOD") == "HEAD":
                 return [b""]
             return [body]
@@ -264,6 +311,36 @@ class ChimeApp:
             busy.pop()
 
     def answer(self, environ: Dict[str, Any]) -> Answer:
+        """The answer to one request.  An API call whose ``Host`` value was
+        accepted before takes the short way (``_api_call``); everything else
+        (control routes, the dashboard, a new or refused ``Host``, no
+        ``Host``) the general one, which gives the same answer to any request."""
+        get = environ.get
+        target = get("REQUEST_URI") or get("RAW_URI")
+        if target and target != "/" and "://" not in target and not target.startswith(_NOT_API_PREFIXES):
+            host = get("HTTP_HOST")
+            if host is not None and host in self._api_hosts:
+                return self._api_call(environ, get("REQUEST_METHOD") or "GET", target, host)
+        return self._answer(environ)
+
+    def _api_call(self, environ: Dict[str, Any], method: str, target: str, host: str) -> Answer:
+        """An API call (its target is neither a control route nor the dashboard's
+        ``/``) whose ``Host`` is a name this server answers API calls under:
+        ``_answer`` without the checks that cannot fail for it."""
+        try:
+            body = read_body(environ, self.max_body)
+        except RequestTooLarge:
+            environ["chime_mock.close"] = True
+            return error_answer(413, "RequestEntityTooLargeException",
+                                f"The request body is larger than this server accepts ({self.max_body} bytes)")
+        except ValueError as exc:
+            return error_answer(400, "BadRequestException", str(exc))
+        access_key, scope_region = credential_scope(environ.get("HTTP_AUTHORIZATION"))
+        wire = answer(self.service, method, f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}",
+                      EnvironHeaders(environ), body, scope_region=scope_region, access_key=access_key)
+        return wire.status, list(wire.headers.items()), wire.body
+
+    def _answer(self, environ: Dict[str, Any]) -> Answer:
         method = environ.get("REQUEST_METHOD") or "GET"
         target = request_target(environ)
         path = target.partition("?")[0]
@@ -290,8 +367,14 @@ class ChimeApp:
         host = headers.get("host") or environ.get("SERVER_NAME") or "localhost"
         if host_name(host) is None:
             return error_answer(400, "BadRequestException", "The Host header is not a host name")
+        if host == environ.get("HTTP_HOST"):
+            # refusal() let this Host value through on an API route: remember it for _api_call
+            api_hosts = self._api_hosts
+            if len(api_hosts) >= _API_HOSTS_KEPT:
+                api_hosts.clear()
+            api_hosts[host] = True
         url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}"
-        access_key, scope_region = scope_of(headers)
+        access_key, scope_region = credential_scope(environ.get("HTTP_AUTHORIZATION"))
         wire = answer(self.service, method, url, headers, body, scope_region=scope_region, access_key=access_key)
         return wire.status, list(wire.headers.items()), wire.body
 
