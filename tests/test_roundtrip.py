@@ -20,6 +20,7 @@ from botocore.serialize import create_serializer
 
 from chime_mock.activation.handle import protocol
 from chime_mock.ground.errors import ServiceError, short_code
+from chime_mock.ground.endpoints import host_of
 
 from .helpers import MODEL
 
@@ -197,6 +198,10 @@ def test_capabilities_path_wins_over_attendee_id_path():
     ("http://[::1]:8080/tags?arn=a%3Ab", ("::1", "/tags", "arn=a%3Ab")),
     ("https://meetings-chime.eu-west-2.amazonaws.com", ("meetings-chime.eu-west-2.amazonaws.com", "/", "")),
     ("https://meetings-chime.eu-west-2.amazonaws.com?operation=x", ("meetings-chime.eu-west-2.amazonaws.com", "/", "operation=x")),
+    # a slash in the query or a fragment right after the authority does not end the host
+    ("http://localhost:4566?next=/meetings", ("localhost", "/", "next=/meetings")),
+    ("http://localhost:4566#/meetings", ("localhost", "/", "")),
 ])
 def test_split_url(url, expected):
     assert protocol().split_url(url) == expected
+    assert host_of(url) == expected[0]    # the doors' region rule reads the same host

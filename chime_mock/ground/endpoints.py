@@ -129,9 +129,12 @@ def region_from_host(host: str) -> Optional[str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def host_of(url: str) -> str:
-    """The host of an absolute URL, without user-info, port or brackets
-    (the answers of recent URLs are kept: every call of a door asks)."""
+def split_url(url: str) -> Tuple[str, str, str]:
+    """``(host, path, raw query)`` of an absolute URL: the host without
+    user-info, port or brackets, in lower case; the path ("/" when empty);
+    the query still percent-encoded; no fragment.  The one URL splitter of
+    the package (cheaper than ``urlsplit``; the answers of recent URLs are
+    kept: every call of every door asks)."""
     start = url.find("://")
     rest = url[start + 3:] if start >= 0 else url
     end = len(rest)
@@ -139,10 +142,18 @@ def host_of(url: str) -> str:
         index = rest.find(stop)
         if 0 <= index < end:
             end = index
-    authority = rest[:end].rpartition("@")[2]
+    authority, target = rest[:end].rpartition("@")[2], rest[end:].partition("#")[0]
     if authority.startswith("["):
-        return authority[1:authority.find("]")].lower()
-    return authority.partition(":")[0].lower()
+        host = authority[1:authority.find("]")]
+    else:
+        host = authority.partition(":")[0]
+    path, _, raw_query = target.partition("?")
+    return host.lower(), path or "/", raw_query
+
+
+def host_of(url: str) -> str:
+    """The host of an absolute URL (``split_url``'s first part)."""
+    return split_url(url)[0]
 
 
 @functools.lru_cache(maxsize=512)

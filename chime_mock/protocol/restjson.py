@@ -24,6 +24,7 @@ from botocore.model import OperationModel, Shape
 
 from chime_mock.ground import fastjson
 from chime_mock.ground.model import error_shapes, service_model
+from chime_mock.ground.endpoints import split_url
 from chime_mock.ground.errors import BadRequest, ChimeMockError, ServiceError
 from chime_mock.ground import strictjson
 from chime_mock.ground.locks import ForkSafeLock
@@ -492,27 +493,8 @@ class Protocol:
                 return op
         raise RouteNotFound(f"{method} {path}")
 
-    @staticmethod
-    @functools.lru_cache(maxsize=1024)
-    def split_url(url: str) -> Tuple[str, str, str]:
-        """``(host, path, raw query)`` of an absolute URL (cheaper than urlsplit;
-        the answers of recent URLs are kept)."""
-        start = url.find("://")
-        rest = url[start + 3:] if start >= 0 else url
-        slash = rest.find("/")
-        if slash < 0:                      # no path: "host?query" or "host"
-            authority, sep, query = rest.partition("?")
-            target = "/" + sep + query
-        else:
-            authority, target = rest[:slash], rest[slash:]
-        target = target.partition("#")[0]
-        path, _, raw_query = target.partition("?")
-        host = authority.rpartition("@")[2]
-        if host.startswith("["):
-            host = host[1:host.find("]")]
-        else:
-            host = host.partition(":")[0]
-        return host.lower(), path or "/", raw_query
+    #: ``(host, path, raw query)`` of an absolute URL (the package's one splitter).
+    split_url = staticmethod(split_url)
 
     def strip_base_path(self, url: str, operation: str) -> str:
         """``url`` without the base path of a client's ``endpoint_url``
