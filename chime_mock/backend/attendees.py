@@ -7,7 +7,8 @@ import hmac
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting, RECEIVING, SEND_RECEIVE,
+from chime_mock.backend.state import (Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting, NewAttendeeList,
+                                      RECEIVING, SEND_RECEIVE,
                                       external_id_problem, shared_capabilities, validation_error)
 from chime_mock.ground.errors import BadRequest, LimitExceeded
 
@@ -64,20 +65,34 @@ class AttendeeRules(BackendBase):
         return attendee
 
     def _create_attendees(self, meeting: Meeting, items: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-        """D2/D3: per-item outcome; valid items succeed, others go to Errors."""
-        attendees: List[Dict[str, Any]] = AttendeeList()
+        """D2/D3: per-item outcome; valid items succeed, others go to Errors.
+
+        As if each item were created in turn (``_new_attendee``), in two
+        passes: every item's outcome first (known or repeated ExternalUserId,
+        its checks, a free seat), then the new attendees together: their IDs
+        from one draw (the values one draw each gives) and their
+        ``AttendeeAdded`` events in one emission."""
+        attendees: List[Dict[str, Any]] = NewAttendeeList()
         errors: List[Dict[str, Any]] = []
         def fail(external_id: str, code: str, message: str) -> None:
             errors.append({"ExternalUserId": external_id, "ErrorCode": code, "ErrorMessage": message})
 
         known = meeting.by_external_id
-        seats = meeting.max_attendees
+        free = meeting.max_attendees - len(meeting.attendees)
         default = self.default_capabilities(meeting)
+        # Per answered item: the known Attendee, or the index of a new one in ``fresh``.
+        answers: List[Any] = []
+        fresh: List[Tuple[str, Dict[str, str]]] = []
+        planned: Dict[str, int] = {}      # ExternalUserId -> index in ``fresh``
         for item in items:
             external_id = item["ExternalUserId"]
             existing = known.get(external_id)
             if existing is not None:
-                attendees.append(existing.to_wire())
+                answers.append(existing)
+                continue
+            index = planned.get(external_id)
+            if index is not None:         # repeated in this batch: the attendee made for it
+                answers.append(index)
                 continue
             problem = external_id_problem(external_id)
             if problem:
@@ -93,11 +108,40 @@ class AttendeeRules(BackendBase):
                     fail(external_id, "BadRequest", problem)
                     continue
                 caps = shared_capabilities(caps)
-            if len(meeting.attendees) >= seats:
+            if free <= 0:
                 fail(external_id, "ResourceLimitExceeded", self._seat_message(meeting))
                 continue
-            attendees.append(self._new_attendee(meeting, external_id, caps).to_wire())
+            free -= 1
+            planned[external_id] = len(fresh)
+            answers.append(len(fresh))
+            fresh.append((external_id, caps))
+        made = self._add_attendees(meeting, fresh) if fresh else []
+        for answer in answers:
+            attendees.append((made[answer] if type(answer) is int else answer).to_wire())
         return attendees, errors
+
+    def _add_attendees(self, meeting: Meeting, fresh: List[Tuple[str, Dict[str, str]]]) -> List[Attendee]:
+        """New attendees of ``meeting`` (ExternalUserId, capabilities), in
+        order: what ``_new_attendee`` for each makes, with the same IDs."""
+        credentials = self.ids.attendee_credentials_many(len(fresh))
+        new_ids = [attendee_id for attendee_id, _ in credentials]
+        if meeting.attendees.keys().isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
+            made = [Attendee(attendee_id, external_id, join_token, caps)
+                    for (external_id, caps), (attendee_id, join_token) in zip(fresh, credentials)]
+            meeting.add_attendees(made)
+        else:   # a generator repeating itself: draw again for an ID in use
+            made = []
+            in_meeting = meeting.attendees
+            for (external_id, caps), (attendee_id, join_token) in zip(fresh, credentials):
+                if attendee_id in in_meeting:
+                    attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in in_meeting)
+                    join_token = self.ids.join_token(attendee_id)
+                attendee = Attendee(attendee_id, external_id, join_token, caps)
+                meeting.add_attendee(attendee)
+                made.append(attendee)
+        if self.emit is not None:
+            self.emit("AttendeeAdded", meeting, made, None)
+        return made
 
     @staticmethod
     def _seat_message(meeting: Meeting) -> str:

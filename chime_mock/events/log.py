@@ -47,6 +47,7 @@ TRANSCRIPTION_TYPES = ("TranscriptionStarted", "TranscriptionStopped", "Transcri
 EVENT_TYPES: Tuple[str, ...] = MEETING_TYPES + ATTENDEE_TYPES + NETWORK_TYPES + TRANSCRIPTION_TYPES
 _NETWORK = frozenset(NETWORK_TYPES)
 _ATTENDEE = frozenset(ATTENDEE_TYPES + NETWORK_TYPES)
+_MASK128 = (1 << 128) - 1
 
 
 def _uuid4(value: int) -> str:
@@ -232,6 +233,20 @@ class DeliveryRecord:
 Subscriber = Callable[[MeetingEvent], None]
 
 
+class BatchSubscriber:
+    """A subscriber that can also take several events at once: ``many(events)``
+    must do what calling it with each event in turn does (and never raise).
+    The log uses ``many`` while it is the only subscriber (with two or more,
+    each event reaches every subscriber before the next event goes out)."""
+
+    def __call__(self, event: MeetingEvent) -> None:
+        raise NotImplementedError
+
+    def many(self, events: List[MeetingEvent]) -> None:
+        for event in events:
+            self(event)
+
+
 def check_limit(value: Any, argument: str = "limit") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{argument} must be a whole number of events (at least 1), got {value!r}")
@@ -342,6 +357,44 @@ class EventLog(Sequence[MeetingEvent]):
                 self._cond.notify_all()
         return event
 
+    def emit_many(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
+                  notifications: Optional[Dict[str, str]], source: Tuple[str, str],
+                  attendees: Sequence[Tuple[str, str]]) -> None:
+        """``emit`` for each (AttendeeId, ExternalUserId) of ``attendees`` in
+        order, all of one ``type`` at one ``time``, under one lock: event ``i``
+        gets the 128 bits of ``bits >> 128 * i`` (so ``bits`` drawn as
+        ``getrandbits(128 * n)`` gives the ids ``n`` draws of 128 bits give)."""
+        if not attendees:
+            return
+        blank = _BlankEvent
+        cls = MeetingEvent
+        with self._cond:
+            seq = self._seq
+            made = []
+            for attendee_id, external_user_id in attendees:
+                seq += 1
+                event: Any = blank()
+                event.seq = seq
+                event.type = type
+                event.account = account
+                event.region = region
+                event.time = time
+                event.meeting_id = meeting_id
+                event.attendee_id = attendee_id
+                event.notifications = notifications
+                event._bits = bits & _MASK128
+                event._src = source
+                event._more = external_user_id
+                event.__class__ = cls
+                made.append(event)
+                bits >>= 128
+            self._seq = seq
+            self._events.extend(made)
+            if self._subscribers:
+                self._pending.extend(made)
+            if self._waiting:
+                self._cond.notify_all()
+
     def _advance_to(self, seq: int) -> None:
         """Continue numbering after ``seq`` (never backwards): snapshot restore."""
         with self._cond:
@@ -363,6 +416,23 @@ class EventLog(Sequence[MeetingEvent]):
         try:
             self._local.draining = True
             while True:
+                subscribers = self._subscribers
+                if len(pending) > 1 and len(subscribers) == 1 and isinstance(subscribers[0], BatchSubscriber):
+                    # One subscriber that takes events by the batch: the same
+                    # order, one call (the events of one call come in bulk).
+                    batch = []
+                    try:
+                        while True:
+                            batch.append(pending.popleft())
+                    except IndexError:
+                        pass
+                    try:
+                        subscribers[0].many(batch)
+                    except Exception as exc:  # a subscriber's failure never fails the call
+                        log.warning("event subscriber %r failed on %d events (seq %d-%d): %s: %s",
+                                    subscribers[0], len(batch), batch[0].seq, batch[-1].seq,
+                                    type(exc).__name__, exc)
+                    continue
                 # Only the holder of the dispatch lock takes from ``pending``,
                 # and a deque's popleft is atomic: no other lock needed.
                 try:
@@ -519,5 +589,5 @@ class EventLog(Sequence[MeetingEvent]):
             self._deliveries.append(record)
 
 
-__all__ = ["MeetingEvent", "DeliveryRecord", "EventLog", "EVENT_TYPES", "event_type", "iso_time",
+__all__ = ["MeetingEvent", "DeliveryRecord", "EventLog", "BatchSubscriber", "EVENT_TYPES", "event_type", "iso_time",
            "check_limit", "CONTENT_SUFFIX"]
