@@ -94,8 +94,10 @@ class MeetingEvent:
 
     # Kept small (an AttendeeAdded is kept per attendee): ``id`` is formatted
     # and ``detail`` built on first read, from ``_bits`` and ``_src``/``_more``.
+    # The events of one ``emit_many`` share one ``_bits`` (128 per event): an
+    # event's own are the 128 at ``_at`` (0 when unset).
     __slots__ = ("seq", "id", "type", "account", "region", "time", "meeting_id", "attendee_id", "detail",
-                 "notifications", "_bits", "_src", "_more")
+                 "notifications", "_bits", "_at", "_src", "_more")
 
     seq: int
     id: str
@@ -154,7 +156,12 @@ class MeetingEvent:
         if name == "detail":
             value: Any = self._build_detail()
         elif name == "id":
-            value = _uuid4(object.__getattribute__(self, "_bits"))
+            bits = object.__getattribute__(self, "_bits")
+            try:
+                at = object.__getattribute__(self, "_at")
+            except AttributeError:
+                at = 0
+            value = _uuid4(bits >> (128 * at) & _MASK128)
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         object.__setattr__(self, name, value)
@@ -310,7 +317,9 @@ class EventLog(Sequence[MeetingEvent]):
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._limit = check_limit(limit)
-        self._cond = threading.Condition(ForkSafeLock(reentrant=False))  # type: ignore[arg-type]
+        # ``_mutex`` is the condition's lock: ``with self._mutex`` where nothing waits (a call less).
+        self._mutex = ForkSafeLock(reentrant=False)
+        self._cond = threading.Condition(self._mutex)  # type: ignore[arg-type]
         self._events: Deque[MeetingEvent] = deque(maxlen=self._limit)
         self._deliveries: Deque[DeliveryRecord] = deque(maxlen=self._limit)
         self._seq = 0
@@ -346,7 +355,7 @@ class EventLog(Sequence[MeetingEvent]):
         """Keep (and queue for the subscribers) a new event; ``bits`` are its
         id's 128 random bits, ``source`` (ExternalMeetingId, MediaRegion)."""
         more = external_user_id if extra is None else (external_user_id, extra)
-        with self._cond:
+        with self._mutex:
             self._seq += 1
             event = MeetingEvent._emitted(self._seq, bits, type, account, region, time, meeting_id, attendee_id,
                                           notifications, source, more)
@@ -363,14 +372,16 @@ class EventLog(Sequence[MeetingEvent]):
         """``emit`` for each (AttendeeId, ExternalUserId) of ``attendees`` in
         order, all of one ``type`` at one ``time``, under one lock: event ``i``
         gets the 128 bits of ``bits >> 128 * i`` (so ``bits`` drawn as
-        ``getrandbits(128 * n)`` gives the ids ``n`` draws of 128 bits give)."""
+        ``getrandbits(128 * n)`` gives the ids ``n`` draws of 128 bits give),
+        worked out when its ``id`` is first read."""
         if not attendees:
             return
         blank = _BlankEvent
         cls = MeetingEvent
-        with self._cond:
+        with self._mutex:
             seq = self._seq
             made = []
+            at = 0
             for attendee_id, external_user_id in attendees:
                 seq += 1
                 event: Any = blank()
@@ -382,12 +393,13 @@ class EventLog(Sequence[MeetingEvent]):
                 event.meeting_id = meeting_id
                 event.attendee_id = attendee_id
                 event.notifications = notifications
-                event._bits = bits & _MASK128
+                event._bits = bits
+                event._at = at
                 event._src = source
                 event._more = external_user_id
                 event.__class__ = cls
                 made.append(event)
-                bits >>= 128
+                at += 1
             self._seq = seq
             self._events.extend(made)
             if self._subscribers:
