@@ -7,8 +7,8 @@ import hmac
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting, NewAttendeeList,
-                                      RECEIVING, SEND_RECEIVE,
+from chime_mock.backend.state import (EXTERNAL_ID_ASCII, Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting,
+                                      NewAttendeeList, RECEIVING, SEND_RECEIVE,
                                       external_id_problem, shared_capabilities, validation_error)
 from chime_mock.ground.errors import BadRequest, LimitExceeded
 
@@ -80,10 +80,12 @@ class AttendeeRules(BackendBase):
         known = meeting.by_external_id
         free = meeting.max_attendees - len(meeting.attendees)
         default = self.default_capabilities(meeting)
-        # Per answered item: the known Attendee, or the index of a new one in ``fresh``.
+        plain_ascii = EXTERNAL_ID_ASCII.issuperset
+        # Per answered item: the known Attendee, or the index of a new one.
         answers: List[Any] = []
-        fresh: List[Tuple[str, Dict[str, str]]] = []
-        planned: Dict[str, int] = {}      # ExternalUserId -> index in ``fresh``
+        new_ids: List[str] = []           # the new attendees' ExternalUserIds and capabilities
+        new_caps: List[Dict[str, str]] = []
+        planned: Dict[str, int] = {}      # ExternalUserId -> index of the new attendee
         for item in items:
             external_id = item["ExternalUserId"]
             existing = known.get(external_id)
@@ -94,10 +96,12 @@ class AttendeeRules(BackendBase):
             if index is not None:         # repeated in this batch: the attendee made for it
                 answers.append(index)
                 continue
-            problem = external_id_problem(external_id)
-            if problem:
-                fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
-                continue
+            # external_id_problem, without the call for a plain ID (no ":" at 3: no "aws:" prefix)
+            if not plain_ascii(external_id) or external_id[3:4] == ":":
+                problem = external_id_problem(external_id)
+                if problem:
+                    fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
+                    continue
             requested = item.get("Capabilities")
             if requested is None:
                 caps = default
@@ -112,27 +116,34 @@ class AttendeeRules(BackendBase):
                 fail(external_id, "ResourceLimitExceeded", self._seat_message(meeting))
                 continue
             free -= 1
-            planned[external_id] = len(fresh)
-            answers.append(len(fresh))
-            fresh.append((external_id, caps))
-        made = self._add_attendees(meeting, fresh) if fresh else []
-        for answer in answers:
-            attendees.append((made[answer] if type(answer) is int else answer).to_wire())
+            planned[external_id] = index = len(new_ids)
+            answers.append(index)
+            new_ids.append(external_id)
+            new_caps.append(caps)
+        made = self._add_attendees(meeting, new_ids, new_caps) if new_ids else []
+        # Attendee.to_wire of each answer, written out (a call less each).
+        if len(answers) == len(made):     # only new attendees, each once: answers are 0, 1, 2...
+            attendees.extend([{"ExternalUserId": a.external_user_id, "AttendeeId": a.attendee_id,
+                               "JoinToken": a.join_token, "Capabilities": a.capabilities} for a in made])
+        else:
+            for answer in answers:
+                attendees.append((made[answer] if type(answer) is int else answer).to_wire())
         return attendees, errors
 
-    def _add_attendees(self, meeting: Meeting, fresh: List[Tuple[str, Dict[str, str]]]) -> List[Attendee]:
-        """New attendees of ``meeting`` (ExternalUserId, capabilities), in
-        order: what ``_new_attendee`` for each makes, with the same IDs."""
-        credentials = self.ids.attendee_credentials_many(len(fresh))
+    def _add_attendees(self, meeting: Meeting, external_ids: List[str], capabilities: List[Dict[str, str]]
+                       ) -> List[Attendee]:
+        """New attendees of ``meeting`` (their ExternalUserIds and capabilities),
+        in order: what ``_new_attendee`` for each makes, with the same IDs."""
+        credentials = self.ids.attendee_credentials_many(len(external_ids))
         new_ids = [attendee_id for attendee_id, _ in credentials]
         if meeting.attendees.keys().isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
             made = [Attendee(attendee_id, external_id, join_token, caps)
-                    for (external_id, caps), (attendee_id, join_token) in zip(fresh, credentials)]
+                    for external_id, caps, (attendee_id, join_token) in zip(external_ids, capabilities, credentials)]
             meeting.add_attendees(made)
         else:   # a generator repeating itself: draw again for an ID in use
             made = []
             in_meeting = meeting.attendees
-            for (external_id, caps), (attendee_id, join_token) in zip(fresh, credentials):
+            for external_id, caps, (attendee_id, join_token) in zip(external_ids, capabilities, credentials):
                 if attendee_id in in_meeting:
                     attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in in_meeting)
                     join_token = self.ids.join_token(attendee_id)

@@ -46,14 +46,14 @@ def validation_error(field_name: str, constraint: str, value: Optional[str] = No
     return bad_request([violation(field_name, constraint, value)])
 
 
-# Every ASCII character the pattern accepts: an ASCII ID made of these alone
-# matches (``str.strip`` leaves nothing), without running the regex.
-_EXTERNAL_ID_ASCII = frozenset(c for c in map(chr, range(128)) if _EXTERNAL_ID.fullmatch(c))
+# Every ASCII character the pattern accepts: an ID made of these alone
+# matches, without running the regex.
+EXTERNAL_ID_ASCII = frozenset(c for c in map(chr, range(128)) if _EXTERNAL_ID.fullmatch(c))
 
 
 def external_id_problem(value: str) -> Optional[str]:
     """Why ``value`` is not a valid external ID, or None (doc pattern, ``aws:``)."""
-    if not _EXTERNAL_ID_ASCII.issuperset(value) and _EXTERNAL_ID.fullmatch(value) is None:
+    if not EXTERNAL_ID_ASCII.issuperset(value) and _EXTERNAL_ID.fullmatch(value) is None:
         return f"Member must satisfy regular expression pattern: {EXTERNAL_ID_PATTERN}"
     # ``value[:4].lower() == "aws:"``: only "a", "w", "s" and ":" lower to those.
     if value[3:4] == ":" and value[:3].lower() == "aws":
