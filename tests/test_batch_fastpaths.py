@@ -20,7 +20,8 @@ from unittest import mock
 import pytest
 
 from chime_mock import ChimeService
-from chime_mock.backend.state import (EXTERNAL_ID_PATTERN, Attendee, AttendeeList, NewAttendeeList, _ATTENDEE_TEXTS,
+from chime_mock.backend.state import (EXTERNAL_ID_PATTERN, Attendee, AttendeeList, GeneratedAttendeeList,
+                                      NewAttendeeList, _ATTENDEE_TEXTS,
                                       _ATTENDEE_TEXTS_KEPT, _EXTERNAL_ID, external_id_problem, shared_capabilities)
 from chime_mock.deliveries import attach
 from chime_mock.events.log import BatchSubscriber, MeetingEvent
@@ -265,6 +266,34 @@ def test_created_attendees_write_the_encoders_bytes_and_are_not_kept():
     assert listed.wire_json() == encode(list(listed))
     assert all(a.attendee_id in _ATTENDEE_TEXTS for a in attendees)
     assert created.wire_json() == encode(list(created))      # known texts are still used, and right
+
+
+@pytest.mark.parametrize("external_id", ["plain-user", 'quo"te\\back', "tab\there\nline", "café «x» ÿ", "emoji-😀",
+                                         "ctl\x01\x1f", "", "\u2028"])
+def test_a_batch_of_new_attendees_writes_the_encoders_bytes(external_id):
+    generator = IdGenerator(9)
+    mixed = [shared_capabilities(caps()), shared_capabilities(caps(video="Receive")), caps(content="None"),
+             {"Audio": "Odd", "Video": "x", "Content": "y"}]
+    made = [Attendee(i, f"{external_id}{k}", t, mixed[k % 4])
+            for k, (i, t) in enumerate(generator.attendee_credentials_many(20))]
+    answer = GeneratedAttendeeList(a.to_wire() for a in made)
+    assert answer.wire_json() == encode(list(answer))
+    odd = GeneratedAttendeeList(a.to_wire() for a in made)
+    odd[3]["Extra"] = 1                      # not as made: written the general way
+    assert odd.wire_json() == encode(list(odd))
+
+
+def test_batch_answers_through_a_client_are_the_encoders(client):
+    meeting = client.create_meeting(ClientRequestToken="fast-json", MediaRegion="us-east-1",
+                                    ExternalMeetingId="fast-json")["Meeting"]
+    items = [{"ExternalUserId": f'u"{k}é'} for k in range(30)]
+    first = client.batch_create_attendee(MeetingId=meeting["MeetingId"], Attendees=items)
+    again = client.batch_create_attendee(MeetingId=meeting["MeetingId"], Attendees=items + [{"ExternalUserId": "new"}])
+    assert [a["ExternalUserId"] for a in first["Attendees"]] == [i["ExternalUserId"] for i in items]
+    assert not first["Errors"] and not again["Errors"]
+    assert again["Attendees"][:30] == first["Attendees"]
+    listed = client.list_attendees(MeetingId=meeting["MeetingId"], MaxResults=100)["Attendees"]
+    assert listed == again["Attendees"]
 
 
 def test_kept_texts_stay_bounded_and_right():

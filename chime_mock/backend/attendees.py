@@ -7,8 +7,8 @@ import hmac
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (EXTERNAL_ID_ASCII, Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting,
-                                      NewAttendeeList, RECEIVING, SEND_RECEIVE,
+from chime_mock.backend.state import (EXTERNAL_ID_ASCII, Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE,
+                                      GeneratedAttendeeList, Meeting, NewAttendeeList, RECEIVING, SEND_RECEIVE,
                                       external_id_problem, shared_capabilities, validation_error)
 from chime_mock.ground.errors import BadRequest, LimitExceeded
 
@@ -123,8 +123,9 @@ class AttendeeRules(BackendBase):
         made = self._add_attendees(meeting, new_ids, new_caps) if new_ids else []
         # Attendee.to_wire of each answer, written out (a call less each).
         if len(answers) == len(made):     # only new attendees, each once: answers are 0, 1, 2...
-            attendees.extend([{"ExternalUserId": a.external_user_id, "AttendeeId": a.attendee_id,
-                               "JoinToken": a.join_token, "Capabilities": a.capabilities} for a in made])
+            attendees = GeneratedAttendeeList([
+                {"ExternalUserId": a.external_user_id, "AttendeeId": a.attendee_id, "JoinToken": a.join_token,
+                 "Capabilities": a.capabilities} for a in made])
         else:
             for answer in answers:
                 attendees.append((made[answer] if type(answer) is int else answer).to_wire())

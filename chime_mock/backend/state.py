@@ -256,6 +256,36 @@ class NewAttendeeList(AttendeeList):
     keep_texts = False
 
 
+_GENERATED_JSON = '{"ExternalUserId":%s,"AttendeeId":"%s","JoinToken":"%s","Capabilities":%s}'
+
+
+class GeneratedAttendeeList(NewAttendeeList):
+    """A create's answer of new attendees only, just made: their AttendeeId
+    and JoinToken come from the ID generator (hex digits, dashes, base64),
+    which JSON writes as they are, so only the ExternalUserId is escaped."""
+
+    __slots__ = ()
+
+    def wire_json(self) -> str:
+        string = fastjson.encode_string
+        parts = []
+        last_caps: Any = None
+        caps_text = ""
+        for item in self:
+            if len(item) != 4:      # not as made: the general way
+                return super().wire_json()
+            caps = item["Capabilities"]
+            if caps is not last_caps:
+                if type(caps) is Capabilities:
+                    caps_text = _CAPS_JSON.get(id(caps)) or _CAPS_JSON.setdefault(id(caps), _JSON(caps))
+                else:
+                    caps_text = _JSON(caps)
+                last_caps = caps
+            parts.append(_GENERATED_JSON % (string(item["ExternalUserId"]), item["AttendeeId"], item["JoinToken"],
+                                            caps_text))
+        return "[" + ",".join(parts) + "]"
+
+
 _MEETING_WIRE_FIELDS = frozenset((
     "meeting_id", "account", "region", "external_meeting_id", "media_region", "media_placement",
     "meeting_host_id", "meeting_features", "primary_meeting_id", "tenant_ids",
