@@ -135,16 +135,14 @@ class AttendeeRules(BackendBase):
                        ) -> List[Attendee]:
         """New attendees of ``meeting`` (their ExternalUserIds and capabilities),
         in order: what ``_new_attendee`` for each makes, with the same IDs."""
-        credentials = self.ids.attendee_credentials_many(len(external_ids))
-        new_ids = [attendee_id for attendee_id, _ in credentials]
+        new_ids, tokens = self.ids.attendee_credential_lists(len(external_ids))
         if meeting.attendees.keys().isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
-            made = [Attendee(attendee_id, external_id, join_token, caps)
-                    for external_id, caps, (attendee_id, join_token) in zip(external_ids, capabilities, credentials)]
+            made = list(map(Attendee, new_ids, external_ids, tokens, capabilities))
             meeting.add_attendees(made)
         else:   # a generator repeating itself: draw again for an ID in use
             made = []
             in_meeting = meeting.attendees
-            for external_id, caps, (attendee_id, join_token) in zip(external_ids, capabilities, credentials):
+            for external_id, caps, attendee_id, join_token in zip(external_ids, capabilities, new_ids, tokens):
                 if attendee_id in in_meeting:
                     attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in in_meeting)
                     join_token = self.ids.join_token(attendee_id)

@@ -368,13 +368,13 @@ class EventLog(Sequence[MeetingEvent]):
 
     def emit_many(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
                   notifications: Optional[Dict[str, str]], source: Tuple[str, str],
-                  attendees: Sequence[Tuple[str, str]]) -> None:
-        """``emit`` for each (AttendeeId, ExternalUserId) of ``attendees`` in
-        order, all of one ``type`` at one ``time``, under one lock: event ``i``
+                  attendee_ids: Sequence[str], external_user_ids: Sequence[str]) -> None:
+        """``emit`` for each attendee (``attendee_ids[i]``, ``external_user_ids[i]``)
+        in order, all of one ``type`` at one ``time``, under one lock: event ``i``
         gets the 128 bits of ``bits >> 128 * i`` (so ``bits`` drawn as
         ``getrandbits(128 * n)`` gives the ids ``n`` draws of 128 bits give),
         worked out when its ``id`` is first read."""
-        if not attendees:
+        if not attendee_ids:
             return
         blank = _BlankEvent
         cls = MeetingEvent
@@ -382,7 +382,7 @@ class EventLog(Sequence[MeetingEvent]):
             seq = self._seq
             made = []
             at = 0
-            for attendee_id, external_user_id in attendees:
+            for attendee_id, external_user_id in zip(attendee_ids, external_user_ids):
                 seq += 1
                 event: Any = blank()
                 event.seq = seq

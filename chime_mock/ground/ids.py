@@ -158,8 +158,18 @@ class IdGenerator:
         """``count`` ``attendee_credentials()`` from one draw: the same values,
         in order (``getrandbits(256 * count)`` is ``count`` 256-bit draws, the
         first in the low bits), written for all of them at once."""
+        return list(zip(*self.attendee_credential_lists(count))) if count else []
+
+    def attendee_credential_lists(self, count: int) -> Tuple[List[str], List[str]]:
+        """``attendee_credentials_many(count)`` as two lists: the AttendeeIds, the JoinTokens."""
         if count < _MANY_FROM:
-            return [self.attendee_credentials() for _ in range(count)]
+            ids: List[str] = []
+            joins: List[str] = []
+            for _ in range(count):
+                attendee_id, join_token = self.attendee_credentials()
+                ids.append(attendee_id)
+                joins.append(join_token)
+            return ids, joins
         # The hex digits of every draw, the last draw first: draw i is the
         # 64 digits at 64 * (count - 1 - i), its uuid4 (the token's) then its AttendeeId.
         digits = binascii.hexlify(self.bits(256 * count).to_bytes(32 * count, "big"))
@@ -174,8 +184,8 @@ class IdGenerator:
         # 75 bytes are 25 base64 groups: each draw's text is 100 characters,
         # its 73 bytes' unpadded base64 (98) and "AA" from the zero bytes.
         tokens = binascii.b2a_base64(out, newline=False).decode("ascii")
-        return [(text[at:at + 36], tokens[tb:tb + 98])
-                for at, tb in zip(range(0, _CREDENTIAL_WIDTH * count, _CREDENTIAL_WIDTH), range(0, 100 * count, 100))]
+        return ([text[at:at + 36] for at in range(0, _CREDENTIAL_WIDTH * count, _CREDENTIAL_WIDTH)],
+                [tokens[at:at + 98] for at in range(0, 100 * count, 100)])
 
     def hex(self, digits: int) -> str:
         return f"{self.bits(digits * 4):0{digits}x}"

@@ -570,7 +570,7 @@ class ChimeService:
             source = meeting.event_source = (meeting.external_meeting_id, meeting.media_region)
         self.events.emit_many(self._event_ids.bits(128 * len(attendees)), kind, meeting.account, meeting.region,
                               self.now(), meeting.meeting_id, meeting.notifications_configuration, source,
-                              [(a.attendee_id, a.external_user_id) for a in attendees])
+                              [a.attendee_id for a in attendees], [a.external_user_id for a in attendees])
 
     def end_due_meetings(self) -> List[str]:
         """End every meeting the service would have ended by now; returns their IDs."""
