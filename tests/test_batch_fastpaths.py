@@ -25,7 +25,6 @@ from chime_mock.backend.state import (EXTERNAL_ID_PATTERN, Attendee, AttendeeLis
                                       _ATTENDEE_TEXTS_KEPT, _EXTERNAL_ID, external_id_problem, shared_capabilities)
 from chime_mock.deliveries import attach
 from chime_mock.events.log import BatchSubscriber, MeetingEvent
-from chime_mock.ground import fastjson
 from chime_mock.ground.ids import IdGenerator
 
 NOON = 1_767_268_800.0
