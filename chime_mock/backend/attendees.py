@@ -7,7 +7,8 @@ import hmac
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE, Meeting, RECEIVING, SEND_RECEIVE,
+from chime_mock.backend.state import (EXTERNAL_ID_ASCII, Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE,
+                                      GeneratedAttendeeList, Meeting, NewAttendeeList, RECEIVING, SEND_RECEIVE,
                                       external_id_problem, shared_capabilities, validation_error)
 from chime_mock.ground.errors import BadRequest, LimitExceeded
 
@@ -64,25 +65,43 @@ class AttendeeRules(BackendBase):
         return attendee
 
     def _create_attendees(self, meeting: Meeting, items: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-        """D2/D3: per-item outcome; valid items succeed, others go to Errors."""
-        attendees: List[Dict[str, Any]] = AttendeeList()
+        """D2/D3: per-item outcome; valid items succeed, others go to Errors.
+
+        As if each item were created in turn (``_new_attendee``), in two
+        passes: every item's outcome first (known or repeated ExternalUserId,
+        its checks, a free seat), then the new attendees together: their IDs
+        from one draw (the values one draw each gives) and their
+        ``AttendeeAdded`` events in one emission."""
+        attendees: List[Dict[str, Any]] = NewAttendeeList()
         errors: List[Dict[str, Any]] = []
         def fail(external_id: str, code: str, message: str) -> None:
             errors.append({"ExternalUserId": external_id, "ErrorCode": code, "ErrorMessage": message})
 
         known = meeting.by_external_id
-        seats = meeting.max_attendees
+        free = meeting.max_attendees - len(meeting.attendees)
         default = self.default_capabilities(meeting)
+        plain_ascii = EXTERNAL_ID_ASCII.issuperset
+        # Per answered item: the known Attendee, or the index of a new one.
+        answers: List[Any] = []
+        new_ids: List[str] = []           # the new attendees' ExternalUserIds and capabilities
+        new_caps: List[Dict[str, str]] = []
+        planned: Dict[str, int] = {}      # ExternalUserId -> index of the new attendee
         for item in items:
             external_id = item["ExternalUserId"]
             existing = known.get(external_id)
             if existing is not None:
-                attendees.append(existing.to_wire())
+                answers.append(existing)
                 continue
-            problem = external_id_problem(external_id)
-            if problem:
-                fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
+            index = planned.get(external_id)
+            if index is not None:         # repeated in this batch: the attendee made for it
+                answers.append(index)
                 continue
+            # external_id_problem, without the call for a plain ID (no ":" at 3: no "aws:" prefix)
+            if not plain_ascii(external_id) or external_id[3:4] == ":":
+                problem = external_id_problem(external_id)
+                if problem:
+                    fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
+                    continue
             requested = item.get("Capabilities")
             if requested is None:
                 caps = default
@@ -93,11 +112,46 @@ class AttendeeRules(BackendBase):
                     fail(external_id, "BadRequest", problem)
                     continue
                 caps = shared_capabilities(caps)
-            if len(meeting.attendees) >= seats:
+            if free <= 0:
                 fail(external_id, "ResourceLimitExceeded", self._seat_message(meeting))
                 continue
-            attendees.append(self._new_attendee(meeting, external_id, caps).to_wire())
+            free -= 1
+            planned[external_id] = index = len(new_ids)
+            answers.append(index)
+            new_ids.append(external_id)
+            new_caps.append(caps)
+        made = self._add_attendees(meeting, new_ids, new_caps) if new_ids else []
+        # Attendee.to_wire of each answer, written out (a call less each).
+        if len(answers) == len(made):     # only new attendees, each once: answers are 0, 1, 2...
+            attendees = GeneratedAttendeeList([
+                {"ExternalUserId": a.external_user_id, "AttendeeId": a.attendee_id, "JoinToken": a.join_token,
+                 "Capabilities": a.capabilities} for a in made])
+        else:
+            for answer in answers:
+                attendees.append((made[answer] if type(answer) is int else answer).to_wire())
         return attendees, errors
+
+    def _add_attendees(self, meeting: Meeting, external_ids: List[str], capabilities: List[Dict[str, str]]
+                       ) -> List[Attendee]:
+        """New attendees of ``meeting`` (their ExternalUserIds and capabilities),
+        in order: what ``_new_attendee`` for each makes, with the same IDs."""
+        new_ids, tokens = self.ids.attendee_credential_lists(len(external_ids))
+        if meeting.attendees.keys().isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
+            made = list(map(Attendee, new_ids, external_ids, tokens, capabilities))
+            meeting.add_attendees(made)
+        else:   # a generator repeating itself: draw again for an ID in use
+            made = []
+            in_meeting = meeting.attendees
+            for external_id, caps, attendee_id, join_token in zip(external_ids, capabilities, new_ids, tokens):
+                if attendee_id in in_meeting:
+                    attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in in_meeting)
+                    join_token = self.ids.join_token(attendee_id)
+                attendee = Attendee(attendee_id, external_id, join_token, caps)
+                meeting.add_attendee(attendee)
+                made.append(attendee)
+        if self.emit is not None:
+            self.emit("AttendeeAdded", meeting, made, None)
+        return made
 
     @staticmethod
     def _seat_message(meeting: Meeting) -> str:

@@ -21,7 +21,7 @@ class MeetingRules(BackendBase):
         if not regions.is_media_region(media_region, ctx.region):
             raise validation_error("mediaRegion", "Member must be one of the available media regions: "
                               + ", ".join(sorted(regions.MEDIA_REGIONS)), media_region)
-        if regions.partition(media_region) != regions.partition(ctx.region):
+        if media_region != ctx.region and regions.partition(media_region) != regions.partition(ctx.region):
             raise BadRequest(f"MediaRegion {media_region} is not available from the {ctx.region} "
                              f"control region: meetings stay within one partition")
         for name, field_name in (("ExternalMeetingId", "externalMeetingId"), ("MeetingHostId", "meetingHostId")):
@@ -30,13 +30,13 @@ class MeetingRules(BackendBase):
                 problem = external_id_problem(value)
                 if problem:
                     raise validation_error(field_name, problem)
-        features = p.get("MeetingFeatures") or {}
+        features: Dict[str, Any] = p.get("MeetingFeatures") or {}
         high_res = [
             text for text, on in (
                 ("Video.MaxResolution FHD", (features.get("Video") or {}).get("MaxResolution") == "FHD"),
                 ("Content.MaxResolution UHD", (features.get("Content") or {}).get("MaxResolution") == "UHD"),
             ) if on
-        ]
+        ] if features else None
         if high_res:
             max_count = (features.get("Attendee") or {}).get("MaxCount")
             if max_count is None:
@@ -45,7 +45,9 @@ class MeetingRules(BackendBase):
             if max_count > HIGH_RES_MAX_ATTENDEES:
                 raise BadRequest(f"MeetingFeatures.Attendee.MaxCount {max_count} is too high: with "
                                  f"{' and '.join(high_res)} a meeting allows at most {HIGH_RES_MAX_ATTENDEES} attendees")
-        self._check_tags(p.get("Tags") or [], "tags")
+        tags = p.get("Tags")
+        if tags:
+            self._check_tags(tags, "tags")
         primary = None
         primary_id = p.get("PrimaryMeetingId")
         if primary_id is not None:
@@ -66,9 +68,12 @@ class MeetingRules(BackendBase):
     def _new_meeting(self, ctx: CallContext, state: RegionState, p: Dict[str, Any], primary: Optional[Meeting]) -> Meeting:
         # Interned: a request naming the meeting (its path label is interned
         # too) then shares this string, and so does its journal entry.
-        meeting_id = sys.intern(self.ids.unused(self.ids.uuid4,
-                                                lambda i: any(i in s.meetings for s in self.states.values())))
+        meeting_id = self.ids.uuid4()
+        if any(meeting_id in s.meetings for s in self.states.values()):   # a generator repeating itself
+            meeting_id = self.ids.unused(self.ids.uuid4, lambda i: any(i in s.meetings for s in self.states.values()))
+        meeting_id = sys.intern(meeting_id)
         now = self.clock()
+        features, notifications, tags = p.get("MeetingFeatures"), p.get("NotificationsConfiguration"), p.get("Tags")
         meeting = Meeting(
             meeting_id=meeting_id,
             account=ctx.account,
@@ -82,12 +87,12 @@ class MeetingRules(BackendBase):
             created_at=now,
             last_occupied_at=now,
             meeting_host_id=p.get("MeetingHostId"),
-            meeting_features=copy.deepcopy(p.get("MeetingFeatures")),
+            meeting_features=copy.deepcopy(features) if features is not None else None,
             primary_meeting_id=primary.meeting_id if primary else None,
-            tenant_ids=list(p.get("TenantIds") or []),
-            notifications_configuration=copy.deepcopy(p.get("NotificationsConfiguration")),
+            tenant_ids=list(p.get("TenantIds") or ()),
+            notifications_configuration=copy.deepcopy(notifications) if notifications is not None else None,
             media_placement_network_type=p.get("MediaPlacementNetworkType"),
-            tags={t["Key"]: t["Value"] for t in p.get("Tags") or []},
+            tags={t["Key"]: t["Value"] for t in tags} if tags else {},
         )
         state.meetings[meeting_id] = meeting
         state.tokens[meeting.client_request_token] = meeting_id

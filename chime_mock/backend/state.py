@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Tuple, Type, TypeVar, cast
+from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Tuple, Type, TypeVar, Union, cast
 
 from chime_mock.ground import fastjson, regions
 from chime_mock.ground.errors import BadRequest
@@ -29,8 +30,10 @@ RECEIVING = ("SendReceive", "Receive")
 SENDING = ("SendReceive", "Send")
 
 #: ``emit(type, meeting, attendee, extra)``: called under the backend lock at
-#: the moment of each state change that AWS reports as a meeting event.
-EmitFn = Callable[[str, "Meeting", Optional["Attendee"], Optional[Dict[str, Any]]], None]
+#: the moment of each state change that AWS reports as a meeting event.  A
+#: list of attendees (``extra`` None) is one event each, in order, at one moment
+#: (the attendees a batch added).
+EmitFn = Callable[[str, "Meeting", Union["Attendee", List["Attendee"], None], Optional[Dict[str, Any]]], None]
 
 # The ExternalUserId / ExternalMeetingId pattern the service documents (it is
 # not in the model's ``pattern`` field, so the backend enforces it).
@@ -43,16 +46,17 @@ def validation_error(field_name: str, constraint: str, value: Optional[str] = No
     return bad_request([violation(field_name, constraint, value)])
 
 
-# Every ASCII character the pattern accepts: an ASCII ID made of these alone
-# matches (``str.strip`` leaves nothing), without running the regex.
-_EXTERNAL_ID_ASCII = "".join(c for c in map(chr, range(128)) if _EXTERNAL_ID.fullmatch(c))
+# Every ASCII character the pattern accepts: an ID made of these alone
+# matches, without running the regex.
+EXTERNAL_ID_ASCII = frozenset(c for c in map(chr, range(128)) if _EXTERNAL_ID.fullmatch(c))
 
 
 def external_id_problem(value: str) -> Optional[str]:
     """Why ``value`` is not a valid external ID, or None (doc pattern, ``aws:``)."""
-    if not (value.isascii() and not value.strip(_EXTERNAL_ID_ASCII)) and _EXTERNAL_ID.fullmatch(value) is None:
+    if not EXTERNAL_ID_ASCII.issuperset(value) and _EXTERNAL_ID.fullmatch(value) is None:
         return f"Member must satisfy regular expression pattern: {EXTERNAL_ID_PATTERN}"
-    if value[:4].lower() == "aws:":
+    # ``value[:4].lower() == "aws:"``: only "a", "w", "s" and ":" lower to those.
+    if value[3:4] == ":" and value[:3].lower() == "aws":
         return "Member must not begin with the reserved prefix 'aws:' (case insensitive)"
     return None
 
@@ -182,6 +186,19 @@ _ATTENDEE_TEXTS: Dict[str, Tuple[str, str, Dict[str, str], str]] = {}
 _ATTENDEE_TEXTS_KEPT = 4096
 
 
+def _forget_oldest_texts() -> None:
+    """Make room in ``_ATTENDEE_TEXTS``: its oldest eighth goes, in one pass
+    (a dict finds its first key by skipping the ones deleted before it, so
+    deleting one at a time from the front costs more and more)."""
+    texts = _ATTENDEE_TEXTS
+    try:
+        oldest = list(itertools.islice(texts, _ATTENDEE_TEXTS_KEPT // 8))
+    except RuntimeError:   # changed by another thread meanwhile: it makes room itself
+        return
+    for key in oldest:
+        texts.pop(key, None)
+
+
 class AttendeeList(List[Dict[str, Any]]):
     """An answer's list of ``Attendee.to_wire()`` dicts that writes its own
     JSON (``wire_json``), byte for byte what the protocol's encoder writes,
@@ -190,9 +207,13 @@ class AttendeeList(List[Dict[str, Any]]):
 
     __slots__ = ()
 
+    #: Keep the texts written for the next answers listing these attendees.
+    keep_texts = True
+
     def wire_json(self) -> str:
         string = fastjson.encode_string
         texts = _ATTENDEE_TEXTS
+        keep = self.keep_texts
         parts = []
         for item in self:
             if len(item) != 4:
@@ -214,12 +235,9 @@ class AttendeeList(List[Dict[str, Any]]):
                 caps_text = _JSON(caps)
             text = _ATTENDEE_JSON % (string(external_id), string(attendee_id), string(token), caps_text)
             parts.append(text)
-            if type(caps) is Capabilities and type(attendee_id) is str:   # a plain dict could change in place
+            if keep and type(caps) is Capabilities and type(attendee_id) is str:   # a plain dict could change in place
                 if len(texts) >= _ATTENDEE_TEXTS_KEPT:
-                    try:
-                        del texts[next(iter(texts))]
-                    except (KeyError, RuntimeError, StopIteration):   # another thread got there first
-                        pass
+                    _forget_oldest_texts()
                 texts[attendee_id] = (external_id, token, caps, text)
         return "[" + ",".join(parts) + "]"
 
@@ -228,6 +246,44 @@ class AttendeeList(List[Dict[str, Any]]):
 
     def __reduce__(self) -> Any:
         return (list, (list(self),))
+
+
+class NewAttendeeList(AttendeeList):
+    """The attendees a create answers with: their texts are not kept (most
+    are new, and an answer listing them later writes and keeps them)."""
+
+    __slots__ = ()
+    keep_texts = False
+
+
+_GENERATED_JSON = '{"ExternalUserId":%s,"AttendeeId":"%s","JoinToken":"%s","Capabilities":%s}'
+
+
+class GeneratedAttendeeList(NewAttendeeList):
+    """A create's answer of new attendees only, just made: their AttendeeId
+    and JoinToken come from the ID generator (hex digits, dashes, base64),
+    which JSON writes as they are, so only the ExternalUserId is escaped."""
+
+    __slots__ = ()
+
+    def wire_json(self) -> str:
+        string = fastjson.encode_string
+        parts = []
+        last_caps: Any = None
+        caps_text = ""
+        for item in self:
+            if len(item) != 4:      # not as made: the general way
+                return super().wire_json()
+            caps = item["Capabilities"]
+            if caps is not last_caps:
+                if type(caps) is Capabilities:
+                    caps_text = _CAPS_JSON.get(id(caps)) or _CAPS_JSON.setdefault(id(caps), _JSON(caps))
+                else:
+                    caps_text = _JSON(caps)
+                last_caps = caps
+            parts.append(_GENERATED_JSON % (string(item["ExternalUserId"]), item["AttendeeId"], item["JoinToken"],
+                                            caps_text))
+        return "[" + ",".join(parts) + "]"
 
 
 _MEETING_WIRE_FIELDS = frozenset((
@@ -334,12 +390,28 @@ class Meeting:
 
     # -- attendee bookkeeping ----------------------------------------------
     def add_attendee(self, attendee: Attendee) -> None:
-        attendee.seq = self._next_seq
-        self._next_seq += 1
+        # ``_next_seq`` is no wire field: stored past ``__setattr__`` (a call less).
+        own = self.__dict__
+        seq = attendee.seq = own["_next_seq"]
+        own["_next_seq"] = seq + 1
         self.attendees[attendee.attendee_id] = attendee
         self.by_external_id[attendee.external_user_id] = attendee
-        self._seqs.append(attendee.seq)
+        self._seqs.append(seq)
         self._by_seq.append(attendee)
+
+    def add_attendees(self, attendees: List[Attendee]) -> None:
+        """``add_attendee`` for each of ``attendees``, in order."""
+        own = self.__dict__
+        seq = own["_next_seq"]
+        by_id, by_external = self.attendees, self.by_external_id
+        for attendee in attendees:
+            attendee.seq = seq
+            seq += 1
+            by_id[attendee.attendee_id] = attendee
+            by_external[attendee.external_user_id] = attendee
+        self._seqs.extend(range(own["_next_seq"], seq))
+        self._by_seq.extend(attendees)
+        own["_next_seq"] = seq
 
     def remove_attendee(self, attendee: Attendee) -> None:
         del self.attendees[attendee.attendee_id]

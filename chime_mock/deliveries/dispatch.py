@@ -25,11 +25,12 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any, Callable, Optional, Set, Tuple
+from typing import Any, Callable, List, Optional, Set, Tuple
 
 from chime_mock.deliveries import moto_bus
 from chime_mock.deliveries.remote import Endpoints, RemoteSender
 from chime_mock.events import DeliveryRecord, EventLog, MeetingEvent
+from chime_mock.events.log import BatchSubscriber
 from chime_mock.ground.endpoints import partition_of
 
 log = logging.getLogger("chime_mock.deliveries")
@@ -66,7 +67,7 @@ class Deliveries:
         self._sender: Optional[RemoteSender] = None
         self.endpoints = Endpoints()
         self.configure(endpoints)
-        self._unsubscribe: Optional[Callable[[], None]] = events.subscribe(self.deliver)
+        self._unsubscribe: Optional[Callable[[], None]] = events.subscribe(_Subscription(self))
 
     def configure(self, endpoints: Optional[Endpoints]) -> None:
         """Deliver to ``endpoints`` from now on (None: to no endpoint)."""
@@ -108,6 +109,14 @@ class Deliveries:
             self._deliver(event)
         except Exception:  # pragma: no cover - a bug here must never fail the API call
             log.exception("chime_mock: delivering event %s failed", getattr(event, "id", "?"))
+
+    def deliver_many(self, events: List[MeetingEvent]) -> None:
+        """``deliver`` each of ``events`` in turn; never raises."""
+        if self._sender is None and not any(event.notifications for event in events) \
+                and not (self.use_moto and moto_bus.moto_active()):
+            return                      # nowhere to deliver any of them (as ``_deliver`` finds for each)
+        for event in events:
+            self.deliver(event)
 
     def _deliver(self, event: MeetingEvent) -> None:
         sender = self._sender
@@ -179,6 +188,25 @@ class Deliveries:
         if first:
             log.warning("chime_mock: could not deliver %s events to %s (%s); recorded as undelivered, "
                         "further failures for this target are not logged", _NAMES.get(kind, kind), target, reason)
+
+
+class _Subscription(BatchSubscriber):
+    """How a ``Deliveries`` subscribes: one event at a time, or (while it is
+    the log's only subscriber) the events of a call together."""
+
+    __slots__ = ("deliveries",)
+
+    def __init__(self, deliveries: Deliveries) -> None:
+        self.deliveries = deliveries
+
+    def __call__(self, event: MeetingEvent) -> None:
+        self.deliveries.deliver(event)
+
+    def many(self, events: List[MeetingEvent]) -> None:
+        self.deliveries.deliver_many(events)
+
+    def __repr__(self) -> str:
+        return f"<deliveries of {self.deliveries.events!r}>"
 
 
 def _remote_send(sender: RemoteSender, kind: str, arn: str, body: str, group: str, dedup: str) -> Callable[[], None]:

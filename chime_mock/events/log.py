@@ -47,6 +47,7 @@ TRANSCRIPTION_TYPES = ("TranscriptionStarted", "TranscriptionStopped", "Transcri
 EVENT_TYPES: Tuple[str, ...] = MEETING_TYPES + ATTENDEE_TYPES + NETWORK_TYPES + TRANSCRIPTION_TYPES
 _NETWORK = frozenset(NETWORK_TYPES)
 _ATTENDEE = frozenset(ATTENDEE_TYPES + NETWORK_TYPES)
+_MASK128 = (1 << 128) - 1
 
 
 def _uuid4(value: int) -> str:
@@ -93,8 +94,10 @@ class MeetingEvent:
 
     # Kept small (an AttendeeAdded is kept per attendee): ``id`` is formatted
     # and ``detail`` built on first read, from ``_bits`` and ``_src``/``_more``.
+    # The events of one ``emit_many`` share one ``_bits`` (128 per event): an
+    # event's own are the 128 at ``_at`` (0 when unset).
     __slots__ = ("seq", "id", "type", "account", "region", "time", "meeting_id", "attendee_id", "detail",
-                 "notifications", "_bits", "_src", "_more")
+                 "notifications", "_bits", "_at", "_src", "_more")
 
     seq: int
     id: str
@@ -153,7 +156,12 @@ class MeetingEvent:
         if name == "detail":
             value: Any = self._build_detail()
         elif name == "id":
-            value = _uuid4(object.__getattribute__(self, "_bits"))
+            bits = object.__getattribute__(self, "_bits")
+            try:
+                at = object.__getattribute__(self, "_at")
+            except AttributeError:
+                at = 0
+            value = _uuid4(bits >> (128 * at) & _MASK128)
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         object.__setattr__(self, name, value)
@@ -232,6 +240,20 @@ class DeliveryRecord:
 Subscriber = Callable[[MeetingEvent], None]
 
 
+class BatchSubscriber:
+    """A subscriber that can also take several events at once: ``many(events)``
+    must do what calling it with each event in turn does (and never raise).
+    The log uses ``many`` while it is the only subscriber (with two or more,
+    each event reaches every subscriber before the next event goes out)."""
+
+    def __call__(self, event: MeetingEvent) -> None:
+        raise NotImplementedError
+
+    def many(self, events: List[MeetingEvent]) -> None:
+        for event in events:
+            self(event)
+
+
 def check_limit(value: Any, argument: str = "limit") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{argument} must be a whole number of events (at least 1), got {value!r}")
@@ -295,7 +317,9 @@ class EventLog(Sequence[MeetingEvent]):
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._limit = check_limit(limit)
-        self._cond = threading.Condition(ForkSafeLock(reentrant=False))  # type: ignore[arg-type]
+        # ``_mutex`` is the condition's lock: ``with self._mutex`` where nothing waits (a call less).
+        self._mutex = ForkSafeLock(reentrant=False)
+        self._cond = threading.Condition(self._mutex)  # type: ignore[arg-type]
         self._events: Deque[MeetingEvent] = deque(maxlen=self._limit)
         self._deliveries: Deque[DeliveryRecord] = deque(maxlen=self._limit)
         self._seq = 0
@@ -331,7 +355,7 @@ class EventLog(Sequence[MeetingEvent]):
         """Keep (and queue for the subscribers) a new event; ``bits`` are its
         id's 128 random bits, ``source`` (ExternalMeetingId, MediaRegion)."""
         more = external_user_id if extra is None else (external_user_id, extra)
-        with self._cond:
+        with self._mutex:
             self._seq += 1
             event = MeetingEvent._emitted(self._seq, bits, type, account, region, time, meeting_id, attendee_id,
                                           notifications, source, more)
@@ -341,6 +365,47 @@ class EventLog(Sequence[MeetingEvent]):
             if self._waiting:
                 self._cond.notify_all()
         return event
+
+    def emit_many(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
+                  notifications: Optional[Dict[str, str]], source: Tuple[str, str],
+                  attendee_ids: Sequence[str], external_user_ids: Sequence[str]) -> None:
+        """``emit`` for each attendee (``attendee_ids[i]``, ``external_user_ids[i]``)
+        in order, all of one ``type`` at one ``time``, under one lock: event ``i``
+        gets the 128 bits of ``bits >> 128 * i`` (so ``bits`` drawn as
+        ``getrandbits(128 * n)`` gives the ids ``n`` draws of 128 bits give),
+        worked out when its ``id`` is first read."""
+        if not attendee_ids:
+            return
+        blank = _BlankEvent
+        cls = MeetingEvent
+        with self._mutex:
+            seq = self._seq
+            made = []
+            at = 0
+            for attendee_id, external_user_id in zip(attendee_ids, external_user_ids):
+                seq += 1
+                event: Any = blank()
+                event.seq = seq
+                event.type = type
+                event.account = account
+                event.region = region
+                event.time = time
+                event.meeting_id = meeting_id
+                event.attendee_id = attendee_id
+                event.notifications = notifications
+                event._bits = bits
+                event._at = at
+                event._src = source
+                event._more = external_user_id
+                event.__class__ = cls
+                made.append(event)
+                at += 1
+            self._seq = seq
+            self._events.extend(made)
+            if self._subscribers:
+                self._pending.extend(made)
+            if self._waiting:
+                self._cond.notify_all()
 
     def _advance_to(self, seq: int) -> None:
         """Continue numbering after ``seq`` (never backwards): snapshot restore."""
@@ -363,6 +428,23 @@ class EventLog(Sequence[MeetingEvent]):
         try:
             self._local.draining = True
             while True:
+                subscribers = self._subscribers
+                if len(pending) > 1 and len(subscribers) == 1 and isinstance(subscribers[0], BatchSubscriber):
+                    # One subscriber that takes events by the batch: the same
+                    # order, one call (the events of one call come in bulk).
+                    batch = []
+                    try:
+                        while True:
+                            batch.append(pending.popleft())
+                    except IndexError:
+                        pass
+                    try:
+                        subscribers[0].many(batch)
+                    except Exception as exc:  # a subscriber's failure never fails the call
+                        log.warning("event subscriber %r failed on %d events (seq %d-%d): %s: %s",
+                                    subscribers[0], len(batch), batch[0].seq, batch[-1].seq,
+                                    type(exc).__name__, exc)
+                    continue
                 # Only the holder of the dispatch lock takes from ``pending``,
                 # and a deque's popleft is atomic: no other lock needed.
                 try:
@@ -519,5 +601,5 @@ class EventLog(Sequence[MeetingEvent]):
             self._deliveries.append(record)
 
 
-__all__ = ["MeetingEvent", "DeliveryRecord", "EventLog", "EVENT_TYPES", "event_type", "iso_time",
+__all__ = ["MeetingEvent", "DeliveryRecord", "EventLog", "BatchSubscriber", "EVENT_TYPES", "event_type", "iso_time",
            "check_limit", "CONTENT_SUFFIX"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import random
-from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 T = TypeVar("T")
 
@@ -50,11 +50,40 @@ def _layout(h: str) -> str:
 _UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)      # version 4, RFC-4122 variant
 
+_UUID4_KEEP_HIGH = _UUID4_KEEP << 128 & ((1 << 256) - 1) | _MASK128   # the same, on the high half of 256 bits
+_UUID4_SET_HIGH = _UUID4_SET << 128
+
 
 def uuid_text(value: int) -> str:
     """128 bits as lowercase 8-4-4-4-12 hex (``uuid4_bits`` -> ``uuid4``'s text)."""
     h = "%032x" % value
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# attendee_credentials_many: below this many, one draw each costs less.
+_MANY_FROM = 16
+_CREDENTIAL_WIDTH = 75
+_CREDENTIAL_TEMPLATE = b"00000000-0000-0000-0000-000000000000:00000000-0000-4000-0000-000000000000\0\0"
+
+
+def _credential_columns() -> List[Tuple[int, int]]:
+    """(byte of the 75, hex digit of the draw's 64) for every digit copied:
+    the AttendeeId is digits 32-63, the uuid4 digits 0-31 but 12 (its version, "4")."""
+    groups = [(0, 8), (9, 4), (14, 4), (19, 4), (24, 12)]
+    columns = []
+    for base, first in ((0, 32), (37, 0)):
+        digit = first
+        for start, length in groups:
+            for k in range(length):
+                if not (first == 0 and digit == 12):
+                    columns.append((base + start + k, digit))
+                digit += 1
+    return columns
+
+
+_CREDENTIAL_COLUMNS = _credential_columns()
+_VARIANT_TARGET = 37 + 19          # the uuid4's digit 16: its RFC-4122 variant, 8-b
+_VARIANT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
 
 
 class IdGenerator:
@@ -118,14 +147,45 @@ class IdGenerator:
         """``(AttendeeId, JoinToken)`` from one draw: the same values as
         ``attendee_id()`` followed by ``join_token()`` (``getrandbits(256)``
         is two 128-bit draws, the first in the low bits), at half the cost."""
-        value = self.bits(256)
-        token = (value >> 128 & ~(0xF000 << 64)) | (0x4000 << 64)   # uuid4: version 4
-        token = (token & ~(0xC000 << 48)) | (0x8000 << 48)          # RFC-4122 variant
-        h = f"{token:032x}{value & _MASK128:032x}"
+        # The high 128 bits become the token's uuid4 (version 4, RFC-4122 variant).
+        h = (self.bits(256) & _UUID4_KEEP_HIGH | _UUID4_SET_HIGH).to_bytes(32, "big").hex()
         attendee_id = f"{h[32:40]}-{h[40:44]}-{h[44:48]}-{h[48:52]}-{h[52:]}"
         raw = f"{attendee_id}:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}".encode("ascii")
         # 73 bytes: the base64 always ends in "==" (stripped, as join_token does).
         return attendee_id, binascii.b2a_base64(raw, newline=False)[:-2].decode("ascii")
+
+    def attendee_credentials_many(self, count: int) -> List[Tuple[str, str]]:
+        """``count`` ``attendee_credentials()`` from one draw: the same values,
+        in order (``getrandbits(256 * count)`` is ``count`` 256-bit draws, the
+        first in the low bits), written for all of them at once."""
+        return list(zip(*self.attendee_credential_lists(count))) if count else []
+
+    def attendee_credential_lists(self, count: int) -> Tuple[List[str], List[str]]:
+        """``attendee_credentials_many(count)`` as two lists: the AttendeeIds, the JoinTokens."""
+        if count < _MANY_FROM:
+            ids: List[str] = []
+            joins: List[str] = []
+            for _ in range(count):
+                attendee_id, join_token = self.attendee_credentials()
+                ids.append(attendee_id)
+                joins.append(join_token)
+            return ids, joins
+        # The hex digits of every draw, the last draw first: draw i is the
+        # 64 digits at 64 * (count - 1 - i), its uuid4 (the token's) then its AttendeeId.
+        digits = binascii.hexlify(self.bits(256 * count).to_bytes(32 * count, "big"))
+        # Each draw becomes 75 bytes, "<AttendeeId>:<uuid4>" and two zero
+        # bytes, copied one column at a time for all draws (a strided slice).
+        out = bytearray(_CREDENTIAL_TEMPLATE * count)
+        last = 64 * (count - 1)
+        for target, column in _CREDENTIAL_COLUMNS:
+            out[target::_CREDENTIAL_WIDTH] = digits[last + column::-64]
+        out[_VARIANT_TARGET::_CREDENTIAL_WIDTH] = out[_VARIANT_TARGET::_CREDENTIAL_WIDTH].translate(_VARIANT)
+        text = out.decode("ascii")
+        # 75 bytes are 25 base64 groups: each draw's text is 100 characters,
+        # its 73 bytes' unpadded base64 (98) and "AA" from the zero bytes.
+        tokens = binascii.b2a_base64(out, newline=False).decode("ascii")
+        return ([text[at:at + 36] for at in range(0, _CREDENTIAL_WIDTH * count, _CREDENTIAL_WIDTH)],
+                [tokens[at:at + 98] for at in range(0, 100 * count, 100)])
 
     def hex(self, digits: int) -> str:
         return f"{self.bits(digits * 4):0{digits}x}"

@@ -538,9 +538,14 @@ class ChimeService:
             owned = getattr(getattr(lock, "_lock", lock), "_is_owned", None)
             events.dispatch(blocking=not (owned is not None and owned()))
 
-    def _emit(self, kind: str, meeting: Meeting, attendee: Optional[Attendee],
+    def _emit(self, kind: str, meeting: Meeting, attendee: Union[Attendee, List[Attendee], None],
               extra: Optional[Dict[str, Any]]) -> None:
-        """The backend's event hook (called under its lock, so ``seq`` follows the state)."""
+        """The backend's event hook (called under its lock, so ``seq`` follows the state).
+        A list of attendees is one event each, in order, at one ``now()``, and
+        their ids from one draw (the ids a draw per event gives)."""
+        if isinstance(attendee, list):
+            self._emit_each(kind, meeting, attendee, extra)
+            return
         attendee_id = external_user_id = None
         if attendee is not None:
             attendee_id, external_user_id = attendee.attendee_id, attendee.external_user_id
@@ -553,6 +558,19 @@ class ChimeService:
         self.events.emit(self._event_ids.bits(128), kind, meeting.account, meeting.region, self.now(),
                          meeting.meeting_id, attendee_id, meeting.notifications_configuration, source,
                          external_user_id, extra)
+
+    def _emit_each(self, kind: str, meeting: Meeting, attendees: List[Attendee],
+                   extra: Optional[Dict[str, Any]]) -> None:
+        if extra is not None or kind.startswith("AttendeeContent") or not attendees:
+            for attendee in attendees:
+                self._emit(kind, meeting, attendee, extra)
+            return
+        source = meeting.event_source
+        if source is None:
+            source = meeting.event_source = (meeting.external_meeting_id, meeting.media_region)
+        self.events.emit_many(self._event_ids.bits(128 * len(attendees)), kind, meeting.account, meeting.region,
+                              self.now(), meeting.meeting_id, meeting.notifications_configuration, source,
+                              [a.attendee_id for a in attendees], [a.external_user_id for a in attendees])
 
     def end_due_meetings(self) -> List[str]:
         """End every meeting the service would have ended by now; returns their IDs."""
