@@ -234,3 +234,19 @@ def test_a_listed_attendee_changed_from_python_is_listed_anew(client, chime_meet
     live.capabilities = caps(audio="Receive")
     listed = client.list_attendees(MeetingId=mid)["Attendees"]
     assert [(a["ExternalUserId"], a["Capabilities"]) for a in listed] == [("after", caps(audio="Receive"))]
+
+
+def test_get_attendee_read_again_after_each_change(client, chime_meetings):
+    mid = new_meeting(client)["MeetingId"]
+    made = client.create_attendee(MeetingId=mid, ExternalUserId="reader")["Attendee"]
+    aid = made["AttendeeId"]
+    first = client.get_attendee(MeetingId=mid, AttendeeId=aid)["Attendee"]
+    assert client.get_attendee(MeetingId=mid, AttendeeId=aid)["Attendee"] == first == made   # kept text
+    client.update_attendee_capabilities(MeetingId=mid, AttendeeId=aid, Capabilities=caps(content="None"))
+    assert client.get_attendee(MeetingId=mid, AttendeeId=aid)["Attendee"]["Capabilities"] == caps(content="None")
+    live = chime_meetings.meeting(mid).attendees[aid]
+    live.external_user_id = "renamed-in-python"
+    assert client.get_attendee(MeetingId=mid, AttendeeId=aid)["Attendee"]["ExternalUserId"] == "renamed-in-python"
+    # what the journal kept of the answer copies and pickles as a plain dict
+    kept = chime_meetings.journal.calls("GetAttendee")[-1].answer["Attendee"]
+    assert type(copy.deepcopy(kept)) is dict and type(pickle.loads(pickle.dumps(kept))) is dict

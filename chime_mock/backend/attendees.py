@@ -7,7 +7,7 @@ import hmac
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
-from chime_mock.backend.state import (EXTERNAL_ID_ASCII, Attendee, AttendeeList, CallContext, DEFAULT_PAGE_SIZE,
+from chime_mock.backend.state import (EXTERNAL_ID_ASCII, Attendee, AttendeeAnswer, AttendeeList, CallContext, DEFAULT_PAGE_SIZE,
                                       GeneratedAttendeeList, Meeting, NewAttendeeList, RECEIVING, SEND_RECEIVE,
                                       external_id_problem, shared_capabilities, validation_error)
 from chime_mock.ground.errors import BadRequest, LimitExceeded
@@ -182,7 +182,7 @@ class AttendeeRules(BackendBase):
     def op_get_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
             meeting = self._meeting(ctx, p["MeetingId"])
-            return {"Attendee": self._attendee(meeting, p["AttendeeId"]).to_wire()}
+            return {"Attendee": AttendeeAnswer(self._attendee(meeting, p["AttendeeId"]).to_wire())}
 
     def op_delete_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:

@@ -248,6 +248,24 @@ class AttendeeList(List[Dict[str, Any]]):
         return (list, (list(self),))
 
 
+class AttendeeAnswer(Dict[str, Any]):
+    """One ``Attendee.to_wire()`` dict (GetAttendee's ``Attendee``) that
+    writes its own JSON as ``AttendeeList`` writes each item: an attendee
+    read again and again is encoded once, while its wire values stay the
+    very same objects."""
+
+    __slots__ = ()
+
+    def wire_json(self) -> str:
+        return AttendeeList((self,)).wire_json()[1:-1]
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> Dict[str, Any]:
+        return {key: copy.deepcopy(value, memo) for key, value in self.items()}
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+
 class NewAttendeeList(AttendeeList):
     """The attendees a create answers with: their texts are not kept (most
     are new, and an answer listing them later writes and keeps them)."""
