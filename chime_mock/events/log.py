@@ -376,28 +376,17 @@ class EventLog(Sequence[MeetingEvent]):
         worked out when its ``id`` is first read."""
         if not attendee_ids:
             return
-        blank = _BlankEvent
-        cls = MeetingEvent
+        emitted = MeetingEvent._emitted
+        set_at = object.__setattr__
         with self._mutex:
             seq = self._seq
             made = []
             at = 0
             for attendee_id, external_user_id in zip(attendee_ids, external_user_ids):
                 seq += 1
-                event: Any = blank()
-                event.seq = seq
-                event.type = type
-                event.account = account
-                event.region = region
-                event.time = time
-                event.meeting_id = meeting_id
-                event.attendee_id = attendee_id
-                event.notifications = notifications
-                event._bits = bits
-                event._at = at
-                event._src = source
-                event._more = external_user_id
-                event.__class__ = cls
+                event = emitted(seq, bits, type, account, region, time, meeting_id, attendee_id,
+                                notifications, source, external_user_id)
+                set_at(event, "_at", at)
                 made.append(event)
                 at += 1
             self._seq = seq

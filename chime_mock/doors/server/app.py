@@ -323,18 +323,24 @@ class ChimeApp:
                 return self._api_call(environ, get("REQUEST_METHOD") or "GET", target, host)
         return self._answer(environ)
 
+    def _body(self, environ: Dict[str, Any]) -> Tuple[bytes, Optional[Answer]]:
+        """The request's body, or the 413/400 answer when it cannot be read."""
+        try:
+            return read_body(environ, self.max_body), None
+        except RequestTooLarge:
+            environ["chime_mock.close"] = True
+            return b"", error_answer(413, "RequestEntityTooLargeException",
+                                     f"The request body is larger than this server accepts ({self.max_body} bytes)")
+        except ValueError as exc:
+            return b"", error_answer(400, "BadRequestException", str(exc))
+
     def _api_call(self, environ: Dict[str, Any], method: str, target: str, host: str) -> Answer:
         """An API call (its target is neither a control route nor the dashboard's
         ``/``) whose ``Host`` is a name this server answers API calls under:
         ``_answer`` without the checks that cannot fail for it."""
-        try:
-            body = read_body(environ, self.max_body)
-        except RequestTooLarge:
-            environ["chime_mock.close"] = True
-            return error_answer(413, "RequestEntityTooLargeException",
-                                f"The request body is larger than this server accepts ({self.max_body} bytes)")
-        except ValueError as exc:
-            return error_answer(400, "BadRequestException", str(exc))
+        body, unreadable = self._body(environ)
+        if unreadable is not None:
+            return unreadable
         access_key, scope_region = credential_scope(environ.get("HTTP_AUTHORIZATION"))
         wire = answer(self.service, method, f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}",
                       EnvironHeaders(environ), body, scope_region=scope_region, access_key=access_key)
@@ -350,14 +356,9 @@ class ChimeApp:
         if refused is not None:
             environ["chime_mock.close"] = True
             return refused
-        try:
-            body = read_body(environ, self.max_body)
-        except RequestTooLarge:
-            environ["chime_mock.close"] = True
-            return error_answer(413, "RequestEntityTooLargeException",
-                                f"The request body is larger than this server accepts ({self.max_body} bytes)")
-        except ValueError as exc:
-            return error_answer(400, "BadRequestException", str(exc))
+        body, unreadable = self._body(environ)
+        if unreadable is not None:
+            return unreadable
         if control:
             if method in ("GET", "HEAD") and path in (CONTROL_PREFIX, CONTROL_PREFIX.rstrip("/")):
                 return self.dashboard()
