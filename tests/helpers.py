@@ -137,3 +137,20 @@ def unchanged(mock):
     before = snapshot(mock)
     yield
     assert snapshot(mock) == before, "a rejected request changed the service state"
+
+
+def read_until(sock, marker: bytes = b"") -> bytes:
+    """What a raw socket receives until ``marker`` has arrived (none: until
+    the server closes the connection)."""
+    answer = b""
+    while not marker or marker not in answer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def types(events) -> list:
+    """The ``type`` of each meeting event, in order."""
+    return [e.type for e in events]

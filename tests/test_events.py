@@ -17,6 +17,7 @@ from botocore.config import Config
 from chime_mock import ChimeService, mock_chime_meetings
 from chime_mock.events import EVENT_TYPES, DeliveryRecord, EventLog, MeetingEvent
 from chime_mock.ground.errors import ChimeMockError, EventTimeout
+from tests.helpers import types
 
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 NOON = 1767268800.0      # 2026-01-01T12:00:00Z
@@ -35,10 +36,6 @@ def chime(region="us-east-1"):
 def create(client, token="tok", name="standup", region="us-east-1", **extra):
     return client.create_meeting(ClientRequestToken=token, MediaRegion=region, ExternalMeetingId=name,
                                  **extra)["Meeting"]
-
-
-def types(events):
-    return [e.type for e in events]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from botocore.config import Config
 
 from chime_mock import ChimeService, mock_chime_meetings
 from chime_mock.ground.errors import ChimeMockError, MediaConflict, MediaNotFound
+from tests.helpers import types
 
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 NOON = 1767268800.0
@@ -22,10 +23,6 @@ ATTENDEE_KEYS = NETWORK_KEYS[:-1]
 
 def chime(region="us-east-1"):
     return boto3.client("chime-sdk-meetings", region_name=region, config=NO_RETRY)
-
-
-def types(events):
-    return [e.type for e in events]
 
 
 @pytest.fixture

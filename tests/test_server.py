@@ -21,6 +21,7 @@ from chime_mock.doors.request import answer
 from chime_mock import ChimeService
 from chime_mock.doors.server.client import ChimeMockClient, ChimeMockClientError, ServerProcess
 from chime_mock.service.pipeline import protocol
+from tests.helpers import read_until
 
 NO_RETRY = Config(retries={"max_attempts": 0, "mode": "standard"})
 
@@ -491,12 +492,7 @@ def test_big_body_is_refused_with_413_without_reading_it(small_body_server):
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(b"POST /meetings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 50000000\r\n\r\n" + b" " * 1000)
-        answer = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_until(sock)
     status, data = _status_and_json(answer)
     assert status == 413 and data["Code"] == "RequestEntityTooLarge"
     assert b"x-amzn-errortype: requestentitytoolargeexception" in answer.lower()

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chime_mock.doors.server.client import ServerProcess, client_env
+from tests.helpers import read_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,12 +69,7 @@ def test_sigterm_answers_the_request_under_way():
         time.sleep(0.5)
         assert process.poll() is None, "the server quit with a request under way"
         sock.sendall(body[20:])
-        answer = b""
-        while b"late" not in answer:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_until(sock, b"late")
     assert answer.startswith(b"HTTP/1.1 200") and b'"ExternalMeetingId":"late"' in answer
     assert process.wait(15) == 0
     # and it no longer accepts connections

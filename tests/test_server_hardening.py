@@ -20,6 +20,7 @@ from chime_mock import ChimeService
 from chime_mock.controls.journal import Journal
 from chime_mock.doors.server.app import make_app
 from chime_mock.doors.server.client import ServerProcess
+from tests.helpers import read_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -97,13 +98,7 @@ def raw_exchange(url, data, read_timeout=30.0):
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=read_timeout) as sock:
         sock.sendall(data)
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
-    return answer
+        return read_until(sock, b"\r\n\r\n")
 
 
 def wait_for(predicate, timeout=30.0):
