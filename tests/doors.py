@@ -97,17 +97,6 @@ class Door:
         return f"<door {self.name}>"
 
 
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
-
-    def read(self, *_: Any) -> bytes:
-        return self._body
-
-
 class RequestsDoor(Door):
     """boto3 builds and parses; ``requests`` carries the request to the Chime URL."""
 
@@ -134,6 +123,7 @@ class RequestsDoor(Door):
         import requests
 
         from chime_mock.doors.requests.adapter import ChimeAdapter
+        from chime_mock.doors.botocore.hooks import RawBody
 
         # Only ever chime_mock's requests door: a URL it would not take is a test bug, never a
         # request to the network.
@@ -148,7 +138,7 @@ class RequestsDoor(Door):
         prepared = requests.Request(request.method, request.url, headers=headers, data=body or None).prepare()
         answer = self.session.send(prepared, allow_redirects=False)
         self.sent += 1
-        return AWSResponse(request.url, answer.status_code, dict(answer.headers), _RawBody(answer.content))
+        return AWSResponse(request.url, answer.status_code, dict(answer.headers), RawBody(answer.content))
 
     def close(self) -> None:
         super().close()

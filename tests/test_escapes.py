@@ -21,6 +21,7 @@ from botocore.config import Config
 from botocore.endpoint import Endpoint
 
 from chime_mock import ChimeMockError, client_env, mock_chime_meetings
+from chime_mock.doors.botocore.hooks import RawBody
 
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 MEETING_ID = "11111111-1111-4111-8111-111111111111"
@@ -114,16 +115,8 @@ def test_a_mocked_call_that_never_reached_before_send_does_not_refuse_later_call
     body = b'{"Meeting": {"MeetingId": "%s"}}' % MEETING_ID.encode()
     local.meta.events.register_first(
         "before-send.chime-sdk-meetings.GetMeeting",
-        lambda **_: AWSResponse("http://127.0.0.1:9", 200, {}, _Raw(body)))
+        lambda **_: AWSResponse("http://127.0.0.1:9", 200, {}, RawBody(body)))
     assert local.get_meeting(MeetingId=MEETING_ID)["Meeting"]["MeetingId"] == MEETING_ID
-
-
-class _Raw:
-    def __init__(self, body):
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
 
 
 def test_a_guard_patched_after_import_is_kept_called_and_put_back(monkeypatch):
