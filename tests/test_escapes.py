@@ -96,6 +96,21 @@ def test_a_call_under_way_when_the_mock_stops_is_not_sent():
     assert not m.active
 
 
+def test_a_call_whose_mock_stops_before_chime_mocks_before_sign_is_not_sent():
+    """The mock stops in a handler that runs before chime_mock's own before-sign
+    (a more specific event): the request was made unsigned under the mock, and
+    must not go out, even to a URL that is not AWS's."""
+    m = mock_chime_meetings()
+    m.start()
+    local = boto3.client("chime-sdk-meetings", region_name="us-east-1", config=NO_RETRY,
+                         endpoint_url="http://127.0.0.1:9", aws_access_key_id="testing",
+                         aws_secret_access_key="testing")
+    local.meta.events.register("before-sign.chime-sdk-meetings.GetMeeting", lambda **_: m.stop())
+    with pytest.raises(ChimeMockError, match="stopped while this Chime call"):
+        local.get_meeting(MeetingId=MEETING_ID)
+    assert not m.active
+
+
 def test_a_mocked_call_that_never_reached_before_send_does_not_refuse_later_calls():
     """A handler between signing and sending raised under the mock; after the mock,
     this thread's next Chime call (here to a local endpoint its own handler answers)

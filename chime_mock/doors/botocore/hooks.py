@@ -56,6 +56,10 @@ from chime_mock.protocol.restjson import protocol
 _SCOPE: "contextvars.ContextVar[Optional[Tuple[Optional[str], Optional[str], bool]]]" = \
     contextvars.ContextVar("chime_mock_client_scope", default=None)
 _SEND_PREFIX = f"before-send.{SERVICE_NAME}."
+#: The key ``choose_signer`` sets in a request's context when a mock made it unsigned.
+_UNSIGNED_BY_MOCK = "chime_mock_unsigned"
+#: The scope of a request made unsigned by a mock that stopped before ``before_sign``.
+_STOPPED_SCOPE: Tuple[Optional[str], Optional[str], bool] = (None, None, False)
 _botocore_log = logging.getLogger("botocore.endpoint")
 
 
@@ -74,10 +78,14 @@ class RawBody:
         return self._body
 
 
-def choose_signer(**_: Any) -> Optional[object]:
+def choose_signer(context: Optional[Dict[str, Any]] = None, **_: Any) -> Optional[object]:
     """While a mock is active Chime requests go unsigned: no credentials needed.
-    (Work that outlived its mock is refused here, before any signing.)"""
+    The request's own context remembers it, so a request whose mock stops
+    before ``before_sign`` is still refused.  (Work that outlived its mock is
+    refused here, before any signing.)"""
     if registry.ACTIVE:
+        if context is not None:
+            context[_UNSIGNED_BY_MOCK] = True
         return cast(object, botocore.UNSIGNED)
     registry.refuse_if_stale()
     return None
@@ -89,14 +97,17 @@ def before_sign(request: Any, region_name: Optional[str] = None, request_signer:
     requests carry none): its signing region, and its access key id when the
     client has static credentials (reading any other kind could resolve or
     refresh them), and whether the client is aiobotocore's."""
+    context = getattr(request, "context", None) or {}
     if not registry.ACTIVE:
-        if _SCOPE.get() is not None:
+        if context.get(_UNSIGNED_BY_MOCK):
+            # Made unsigned by a mock that stopped since: before_send must not let it out.
+            _SCOPE.set(_STOPPED_SCOPE)
+        elif _SCOPE.get() is not None:
             # Left by an earlier call of this context that never reached before_send (a
             # handler in between raised, or took before_send's place): it is not this
             # request's, and must not get this request refused.
             _SCOPE.set(None)
         return
-    context = getattr(request, "context", None) or {}
     region = context.get("client_region") or region_name
     key = None
     if region:
