@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 from chime_mock.ground.accounts import account_from_key
-from chime_mock.ground.endpoints import host_of, region_from_host
+from chime_mock.ground.endpoints import region_from_host, split_url
 from chime_mock.ground.errors import InvalidSignature, ServiceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,17 +76,29 @@ def decide(host: str, scope_region: Optional[str], access_key: Optional[str],
     return region, account_from_key(access_key) or default_account
 
 
+#: ``decide``'s recent answers: every call of every door asks, and a process
+#: talks to few (host, scope, key, default region, account) combinations.
+#: Bounded (emptied when full); refusals are never kept.
+_DECIDED: Dict[Tuple[str, Optional[str], Optional[str], str, str], Tuple[str, str]] = {}
+_DECIDED_KEPT = 256
+
+
 def answer(service: "ChimeService", method: str, url: str, headers: Mapping[str, Any], body: bytes, *,
            scope_region: Optional[str] = None, access_key: Optional[str] = None,
            operation: Optional[str] = None) -> "WireResponse":
     """Decide the request's (region, account) and have ``service`` answer it;
     a refused scope is answered in AWS's envelope without reaching the service."""
-    try:
-        region, account = decide(host_of(url), scope_region, access_key, service.default_region,
-                                 service.account_id)
-    except ServiceError as error:
-        return service.refuse(error)
-    return service.handle(method, url, headers, body, region=region, account=account, operation=operation)
+    key = (split_url(url)[0], scope_region, access_key, service.default_region, service.account_id)
+    place = _DECIDED.get(key)
+    if place is None:
+        try:
+            place = decide(*key)
+        except ServiceError as error:
+            return service.refuse(error)
+        if len(_DECIDED) >= _DECIDED_KEPT:
+            _DECIDED.clear()
+        _DECIDED[key] = place
+    return service.handle(method, url, headers, body, region=place[0], account=place[1], operation=operation)
 
 
 def as_bytes(body: Any) -> bytes:

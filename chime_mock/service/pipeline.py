@@ -35,11 +35,13 @@ from chime_mock.ground.errors import ChimeMockInternalError, MediaNotFound, Serv
 from chime_mock.ground.hints import checked_keywords, closest
 from chime_mock.ground.ids import IdGenerator, uuid_text
 from chime_mock.ground.model import error_shapes
+from chime_mock.ground.endpoints import split_url
 from chime_mock.protocol.restjson import Operation, RouteNotFound, WireResponse, protocol
 from chime_mock.service.config import LATEST, check_clock, check_quotas, check_region, configured_region, finite_seconds
 from chime_mock.protocol.validation import raise_for
 
 log = logging.getLogger("chime_mock")
+_NO_QUERY: Dict[str, List[str]] = {}   # never written: a call's query when its operation reads none
 log.addHandler(logging.NullHandler())   # silent unless the application configures logging
 
 def _no_route(method: str, path: str) -> ServiceError:
@@ -179,7 +181,7 @@ class ChimeService:
         proto = protocol()
         request_bits = self.ids.uuid4_bits()      # the journal keeps the number, the answer the text
         request_id = uuid_text(request_bits)
-        _, path, raw_query = proto.split_url(url)
+        _, path, raw_query = split_url(url)
         op = proto.operations.get(operation) if operation else None
         if op is None:
             query = proto.parse_query(raw_query)
@@ -189,8 +191,10 @@ class ChimeService:
                 log.debug("no route: %s %s -> 404 %s", method, path, request_id)
                 return proto.error_response(_no_route(method, path), request_id)
         else:
-            query = proto.parse_query(raw_query) if op.query_members else {}
-        call = Call(op.name, {}, region, account, request_bits, at=self.now())
+            query = proto.parse_query(raw_query) if op.query_members else _NO_QUERY
+        clock = self._clock
+        call = Call(op.name, {}, region, account, request_bits, 0, None, None, False,
+                    (clock() if clock is not None else time.time()) + self._clock_offset)
         try:
             wire = self._answer(op, call, method, path, query, headers, body, request_id)
         except UnsupportedOperationError:
@@ -202,7 +206,8 @@ class ChimeService:
                 f"chime_mock failed while answering {op.name}: {type(exc).__name__}: {exc}") from exc
         call.status = wire.status
         self.journal.append(call)
-        self._dispatch()
+        if self.events._pending:
+            self._dispatch()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s/%s -> %d%s %s", op.name, account, region, wire.status,
                       f" {call.error}: {call.error_message}" if call.error else "", request_id)
@@ -212,27 +217,28 @@ class ChimeService:
                 headers: Mapping[str, Any], body: bytes, request_id: str) -> WireResponse:
         """Parse, check the controls (faults, quotas, lifetime), run the rule,
         serialize; a modeled error becomes AWS's envelope, noted on ``call``."""
-        proto = protocol()
         try:
             try:
                 params = op.parse(path, query, headers, body)
             except RouteNotFound:   # the front door named the operation, the path does not fit it
                 raise _no_route(method, path) from None
             call.params = params
-            handler = self.backend.handler(op.name)
+            backend = self.backend
+            handler = backend._handlers.get(op.name) or backend.handler(op.name)
             if handler is None:
                 raise UnsupportedOperationError(
                     f"chime_mock does not implement {op.name}, which the installed botocore "
                     f"knows; the request was not sent to AWS")
             if self.auto_end or self.faults or self.quotas.requests_per_second is not None:
                 self._before_call(op.name, call.region, call.account, params)
-            result = handler(self._context(call.account, call.region), params)
+            context = self._contexts.get((call.account, call.region)) or self._context(call.account, call.region)
+            result = handler(context, params)
         except ServiceError as error:
             if not call.params and error.params:   # rejected by the model check: what was sent
                 call.params = error.params
             call.error, call.error_message = error.shape, error.message
             call.injected = error.injected
-            return proto.error_response(error, request_id)
+            return protocol().error_response(error, request_id)
         call.answer = result
         return op.serialize(result, request_id)
 

@@ -37,6 +37,7 @@ from botocore.hooks import first_non_none_response
 from botocore.retries.adaptive import ClientRateLimiter
 from botocore.utils import IMDSRegionProvider
 from botocore.session import Session
+from botocore.signers import RequestSigner
 
 from chime_mock.doors.botocore import aio as _aio
 from chime_mock.doors.botocore import credentials as _credentials
@@ -56,6 +57,7 @@ from chime_mock.protocol.restjson import protocol
 _SCOPE: "contextvars.ContextVar[Optional[Tuple[Optional[str], Optional[str], bool]]]" = \
     contextvars.ContextVar("chime_mock_client_scope", default=None)
 _SEND_PREFIX = f"before-send.{SERVICE_NAME}."
+_SEND_PREFIX_LENGTH = len(_SEND_PREFIX)
 #: The key ``choose_signer`` sets in a request's context when a mock made it unsigned.
 _UNSIGNED_BY_MOCK = "chime_mock_unsigned"
 #: The scope of a request made unsigned by a mock that stopped before ``before_sign``.
@@ -113,7 +115,8 @@ def before_sign(request: Any, region_name: Optional[str] = None, request_signer:
     if region:
         credentials: Any = getattr(request_signer, "_credentials", None)
         key = credentials.access_key if type(credentials) is Credentials else None
-    _SCOPE.set((region or None, key, _aio.is_aio_signer(request_signer)))
+    _SCOPE.set((region or None, key,
+                type(request_signer) is not RequestSigner and _aio.is_aio_signer(request_signer)))
 
 
 def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSResponse]:
@@ -139,12 +142,16 @@ def before_send(request: Any, event_name: str = "", **_: Any) -> Optional[AWSRes
     else:                     # a request that reached a fallback (see _guarded_send) without before_sign
         scope_region = access_key = None
         is_aio = _aio.check(request)
-    operation = event_name[len(_SEND_PREFIX):] if event_name.startswith(_SEND_PREFIX) else None
     url = request.url
+    operation = event_name[_SEND_PREFIX_LENGTH:] if event_name.startswith(_SEND_PREFIX) else None
     if operation:
         url = protocol().strip_base_path(url, operation)   # an endpoint_url with a path
-    wire = answer(service, request.method, url, request.headers, as_bytes(request.body),
-                  scope_region=scope_region, access_key=access_key, operation=operation or None)
+    else:
+        operation = None
+    body = request.body
+    wire = answer(service, request.method, url, request.headers,
+                  body if type(body) is bytes else as_bytes(body),
+                  scope_region=scope_region, access_key=access_key, operation=operation)
     if is_aio:
         return _aio.respond(request.url, wire.status, wire.headers, wire.body)
     return AWSResponse(request.url, wire.status, wire.headers, RawBody(wire.body))
@@ -188,10 +195,11 @@ def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: A
                  response: Any = None, caught_exception: Any = None) -> Any:
     """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call
     (the mock is asked only when a retry is due: most calls need none)."""
-    if not (registry.ACTIVE and is_chime_operation(operation_model)):
+    service_model = operation_model.service_model
+    if not (registry.ACTIVE and service_model.service_name == SERVICE_NAME):
         return _previous(Endpoint, "_needs_retry")(self, attempts, operation_model, request_dict,
                                                    response=response, caught_exception=caught_exception)
-    service_id = operation_model.service_model.service_id.hyphenize()
+    service_id = service_model.service_id.hyphenize()
     responses = self._event_emitter.emit(
         f"needs-retry.{service_id}.{operation_model.name}", response=response, endpoint=self,
         operation=operation_model, attempts=attempts, caught_exception=caught_exception,
