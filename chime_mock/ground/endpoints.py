@@ -128,6 +128,10 @@ def region_from_host(host: str) -> Optional[str]:
     return match.group(match.lastindex or 0)
 
 
+#: authority, path and query (no fragment) of what follows a URL's "://".
+_URL_PARTS = re.compile(r"([^/?#]*)([^?#]*)(?:\?([^#]*))?")
+
+
 @functools.lru_cache(maxsize=1024)
 def split_url(url: str) -> Tuple[str, str, str]:
     """``(host, path, raw query)`` of an absolute URL: the host without
@@ -136,19 +140,16 @@ def split_url(url: str) -> Tuple[str, str, str]:
     the package (cheaper than ``urlsplit``; the answers of recent URLs are
     kept: every call of every door asks)."""
     start = url.find("://")
-    rest = url[start + 3:] if start >= 0 else url
-    end = len(rest)
-    for stop in "/?#":
-        index = rest.find(stop)
-        if 0 <= index < end:
-            end = index
-    authority, target = rest[:end].rpartition("@")[2], rest[end:].partition("#")[0]
+    match = _URL_PARTS.match(url, start + 3 if start >= 0 else 0)
+    assert match is not None   # every part may be empty: it always matches
+    authority, path, raw_query = match.groups()
+    if "@" in authority:
+        authority = authority.rpartition("@")[2]
     if authority.startswith("["):
         host = authority[1:authority.find("]")]
     else:
         host = authority.partition(":")[0]
-    path, _, raw_query = target.partition("?")
-    return host.lower(), path or "/", raw_query
+    return host.lower(), path or "/", raw_query or ""
 
 
 def host_of(url: str) -> str:

@@ -502,6 +502,9 @@ class Protocol:
         are percent-encoded, so the operation's path is the URL path's last
         segments that fit its template (plus an optional trailing slash).
         The usual URL (no base path) costs one match."""
+        op = self.operations.get(operation)
+        if op is None or op.path_regex.fullmatch(split_url(url)[1]):
+            return url
         key = (url, operation)
         known = self._stripped.get(key)
         if known is not None:
