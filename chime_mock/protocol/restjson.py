@@ -92,6 +92,10 @@ def _value_json(value: Any) -> bytes:
     return (own() if own is not None else _DUMPS(value)).encode()
 
 
+class _Refer(Exception):
+    """Inside an operation's written parser: this request is the general path's."""
+
+
 class RouteNotFound(ChimeMockError, LookupError):
     """No operation of the model matches the request's method, path and query."""
 
@@ -338,11 +342,16 @@ class Operation:
         namespace: Dict[str, Any] = {"_match": self.path_regex.fullmatch, "_unquote": unquote,
                                      "_intern": sys.intern, "_scan": strictjson.scan, "_scalar": _scalar_from_text,
                                      "_general": self.parse_general}
-        fail = "return _general(path, query, headers, body)"
-        checks = InlineChecks(namespace, fail)
+        # Every check hands over by raising ``_Refer`` inside one try
+        # statement; the general path runs after it, outside any handler.
+        namespace["_Refer"] = _Refer
+        fail = "raise _Refer"
+        checks = InlineChecks(namespace, fail, catches_type_error=True)
         lines = ["def fast_parse(path, query, headers, body):",
-                 " match = _match(path)",
-                 f" if match is None: {fail}"]
+                 " try:",
+                 "  match = _match(path)",
+                 f"  if match is None: {fail}"]
+        start = len(lines)
         entries = []
         required = set(shape.required_members)
         try:
@@ -368,8 +377,15 @@ class Operation:
                     lines.append(f"  {var} = {var}[0]")
                     lines.append(f"  if {checks.string_bad(member, var, known_str=True)}: {fail}")
                 else:
-                    # The general path's conversion, raising as it would at this point.
-                    lines.append(f"  {var} = _scalar({checks.name('_shape', member)}, {var}[0], {camel(name)!r})")
+                    # The general path's conversion, raising as it would at this
+                    # point; a short run of ASCII digits is the same int at once.
+                    convert = f"_scalar({checks.name('_shape', member)}, {var}, {camel(name)!r})"
+                    lines.append(f"  {var} = {var}[0]")
+                    if member.type_name in _INTEGER_BITS:
+                        lines.append(f"  {var} = int({var}) if {var}.isascii() and {var}.isdigit() and len({var}) < 10 "
+                                     f"else {convert}")
+                    else:
+                        lines.append(f"  {var} = {convert}")
                     checks.emit(member, var, lines, "  ", nested=False)
                 lines.append(f"  params[{name!r}] = {var}")
             if self.body_members:
@@ -400,6 +416,10 @@ class Operation:
                         checks.emit(member, var, lines, "   ")
                     lines.append(f" {'' if name in required else ' '}params[{name!r}] = {var}")
             lines.append(" return params")
+            lines[start:] = [" " + line for line in lines[start:]]
+            lines += [" except (_Refer, TypeError):",
+                      "  pass",
+                      " return _general(path, query, headers, body)"]
             source = "\n".join(lines) + "\n"
             # Named after this file, and kept in linecache: a traceback shows the written lines.
             filename = f"{__file__}#{self.name}.fast_parse"

@@ -374,9 +374,14 @@ class InlineChecks:
     The statements accept a value only where ``FastValidatorCompiler``'s
     predicate does, and never change it."""
 
-    def __init__(self, namespace: Dict[str, Any], fail: str = "return None") -> None:
+    def __init__(self, namespace: Dict[str, Any], fail: str = "return None", *, catches_type_error: bool = False) -> None:
         self.namespace = namespace
         self.fail = fail
+        # The caller runs the statements inside ``except TypeError: <fail>``:
+        # an enum's membership test then needs no type test first (a JSON
+        # list or object is unhashable and raises; no other JSON value
+        # equals one of the enum's strings).
+        self.catches_type_error = catches_type_error
         self._count = 0
         namespace.setdefault("_surrogate", _SURROGATE.search)
 
@@ -401,7 +406,11 @@ class InlineChecks:
             ok = frozenset(e for e in shape.enum
                            if _SURROGATE.search(e) is None and (lo is None or len(e) >= lo)
                            and (hi is None or len(e) <= hi) and (fullmatch is None or fullmatch(e) is not None))
-            terms.append(f"{var} not in {self.name('_enum', ok)}")
+            if self.catches_type_error:
+                terms = []
+            # A literal set of str literals: the compiler makes it one frozenset constant.
+            literal = "{" + ", ".join(repr(e) for e in sorted(ok)) + "}" if ok else "()"
+            terms.append(f"{var} not in {literal}")
             return " or ".join(terms)
         if lo is not None and hi is not None:
             terms.append(f"not {int(lo)} <= len({var}) <= {int(hi)}")
