@@ -7,7 +7,13 @@ meetings (that is ``backend``) nor about botocore events (that is ``_hooks``).
 
 Routes, member locations, converters and validators are compiled once per
 process; a call costs a regex match, a JSON decode/encode and one walk over
-the parameters it carries.
+the parameters it carries.  For the common request and answer each
+operation also has its own parser and serializer, written as Python source
+from the model at its first call (``Operation.parse`` / ``serialize``):
+every member's checks in line, no generic walk.  Anything they do not take
+(any violation, anything unusual) goes to ``parse_general`` /
+``serialize_general``, which decide alone; tests/test_wire_fastpaths.py
+holds both to the same answers.
 """
 from __future__ import annotations
 
