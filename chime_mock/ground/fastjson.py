@@ -26,13 +26,20 @@ if _make is not None:   # CPython: the C accelerator (the reference encoder uses
                        _REFERENCE.item_separator, False, False, True)
 
 
-def dumps(value: Any) -> str:
-    """``value`` as compact JSON (see the module docstring)."""
-    if type(value) is str:
-        return encode_string(value)
-    if _C_ENCODER is None:   # pragma: no cover - a Python without the C accelerator
+_JOIN = "".join
+
+if _C_ENCODER is not None:
+    def dumps(value: Any) -> str:
+        """``value`` as compact JSON (see the module docstring)."""
+        if type(value) is str:
+            return encode_string(value)
+        return _JOIN(_C_ENCODER(value, 0))
+else:   # pragma: no cover - a Python without the C accelerator
+    def dumps(value: Any) -> str:
+        """``value`` as compact JSON (see the module docstring)."""
+        if type(value) is str:
+            return encode_string(value)
         return _REFERENCE.encode(value)
-    return "".join(_C_ENCODER(value, 0))
 
 
 __all__ = ["dumps", "encode_string"]

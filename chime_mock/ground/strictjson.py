@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Tuple, Union
 
 #: The deepest nesting the control API and snapshots accept (a real snapshot
 #: is under 10 levels deep; the API's own limit is the protocol's).
@@ -25,6 +25,14 @@ def _no_constant(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 _SCAN: Any = getattr(_DECODER, "scan_once")
+
+#: ``scan(text, 0)`` -> ``(value, end)``: the reader's own scanner (the C
+#: one on CPython), for callers that decode the bytes themselves.  When the
+#: text has no byte-order mark and no leading whitespace and ``end`` is the
+#: text's length, ``value`` is what :func:`loads` returns for the same text;
+#: otherwise (``StopIteration``, a shorter ``end``) :func:`loads` decides.
+#: Any other exception it raises is the one ``loads`` raises.
+scan: Callable[[str, int], Tuple[Any, int]] = _SCAN
 _SPACE: Any = re.compile(r"[ \t\n\r]*", re.VERBOSE | re.MULTILINE | re.DOTALL).match   # json.decoder.WHITESPACE
 _BOM = b"\xef\xbb\xbf"
 
@@ -32,6 +40,23 @@ _BOM = b"\xef\xbb\xbf"
 def loads(data: Union[bytes, str]) -> Any:
     """Parse ``data`` strictly.  Raises UnicodeDecodeError, ValueError, or
     RecursionError (nesting deeper than the parser's stack)."""
+    # The common document (bytes or text starting with its value, nothing
+    # after it) in one scan.  Any other input takes the full path below; an
+    # error inside the scan is the full path's own (it would make the same call).
+    kind = type(data)
+    if kind is bytes or kind is str:
+        try:
+            text = data.decode() if kind is bytes else data   # type: ignore[union-attr]
+            value, end = _SCAN(text, 0)
+        except (UnicodeDecodeError, StopIteration):
+            pass
+        else:
+            if end == len(text):
+                return value
+    return _loads(data)
+
+
+def _loads(data: Union[bytes, str]) -> Any:
     # What ``JSONDecoder.decode(data.decode("utf-8-sig"))`` does, with the
     # codec's C fast path and the scanner called directly (a request is small).
     if isinstance(data, bytes):
@@ -62,4 +87,4 @@ def depth_problem(value: Any, limit: int = MAX_DEPTH) -> Optional[str]:
     return None
 
 
-__all__ = ["MAX_DEPTH", "loads", "depth_problem"]
+__all__ = ["MAX_DEPTH", "loads", "scan", "depth_problem"]

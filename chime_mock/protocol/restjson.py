@@ -7,7 +7,13 @@ meetings (that is ``backend``) nor about botocore events (that is ``_hooks``).
 
 Routes, member locations, converters and validators are compiled once per
 process; a call costs a regex match, a JSON decode/encode and one walk over
-the parameters it carries.
+the parameters it carries.  For the common request and answer each
+operation also has its own parser and serializer, written as Python source
+from the model at its first call (``Operation.parse`` / ``serialize``):
+every member's checks in line, no generic walk.  Anything they do not take
+(any violation, anything unusual) goes to ``parse_general`` /
+``serialize_general``, which decide alone; tests/test_wire_fastpaths.py
+holds both to the same answers.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import base64
 import copy
 import datetime
 import functools
+import linecache
 import re
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -29,8 +36,8 @@ from chime_mock.ground.errors import BadRequest, ChimeMockError, ServiceError
 from chime_mock.ground import strictjson
 from chime_mock.ground.locks import ForkSafeLock
 from chime_mock.protocol.envelope import WireResponse, error_envelope
-from chime_mock.protocol.validation import (Check, FastValidatorCompiler, Valid, ValidatorCompiler, bad_request, camel,
-                                            violation)
+from chime_mock.protocol.validation import (Check, FastValidatorCompiler, InlineChecks, Unsupported, Valid,
+                                            ValidatorCompiler, bad_request, camel, violation)
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 _DUMPS = fastjson.dumps   # json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode, faster
@@ -39,6 +46,10 @@ _DUMPS = fastjson.dumps   # json.JSONEncoder(separators=(",", ":"), ensure_ascii
 # converter works on a whole parameter dict.
 Convert = Callable[[Any], Any]
 ConvertParams = Callable[[Dict[str, Any]], Dict[str, Any]]
+# (path, query, headers, body) -> parameters: ``Operation.parse``.
+Parse = Callable[[str, Mapping[str, List[str]], Mapping[str, str], bytes], Dict[str, Any]]
+# (result, request id) -> the raw answer: ``Operation.serialize``.
+Serialize = Callable[[Optional[Mapping[str, Any]], str], WireResponse]
 
 
 class _EncodedValues:
@@ -78,6 +89,17 @@ class _EncodedValues:
 
 
 _ENCODED = _EncodedValues()
+
+
+def _value_json(value: Any) -> bytes:
+    """The JSON bytes of an answer's member that is not a plain dict: its
+    own ``wire_json()`` where it has one, else ``dumps``."""
+    own = getattr(value, "wire_json", None)
+    return (own() if own is not None else _DUMPS(value)).encode()
+
+
+class _Refer(Exception):
+    """Inside an operation's written parser: this request is the general path's."""
 
 
 class RouteNotFound(ChimeMockError, LookupError):
@@ -285,6 +307,11 @@ class Operation:
         self.input_converter: Optional[ConvertParams] = None
         self.validate: Optional[Check] = None
         self.valid: Optional[Valid] = None
+        #: Parameters of one request, typed and validated as the model says:
+        #: the parser written for this operation (``_compile_fast_parse``)
+        #: where there is one, else ``parse_general``.
+        self.parse: Parse = self.parse_general
+        self.fast_parse_source: Optional[str] = None    # what ``_compile_fast_parse`` wrote, for reading
         if shape is None:
             return
         self.payload = shape.serialization.get("payload")
@@ -303,6 +330,122 @@ class Operation:
             self.input_converter = _input_converter(shape)
         self.validate = validators.compile(shape)
         self.valid = fast_validators.compile(shape)
+        self.parse = self._first_parse
+
+    # The written functions are compiled at an operation's first call (the
+    # model's 16 operations cost some 20 ms together; a process calls a few).
+    # Two threads' first calls may both compile: the same function, either kept.
+    def _first_parse(self, path: str, query: Mapping[str, List[str]], headers: Mapping[str, str],
+                     body: bytes) -> Dict[str, Any]:
+        assert self.input_shape is not None
+        self.parse = self._compile_fast_parse(self.input_shape) or self.parse_general
+        return self.parse(path, query, headers, body)
+
+    def _compile_fast_parse(self, shape: Shape) -> Optional[Parse]:
+        """The operation's own parser, written once from the model: the path
+        labels, the querystring's scalars and the body's members, each checked
+        in line (``InlineChecks``).  Where the general path must decide (any
+        violation, anything unusual) it hands the request to ``parse_general``
+        from the start; otherwise it returns the very parameters
+        ``parse_general`` would make, in the same order.
+        None when the input holds what it does not handle (headers, a payload,
+        maps, timestamps, blobs, recursion): the general path only."""
+        if self.payload is not None or self.header_members:
+            return None
+        if set(self.labels) != set(self.uri_members) or len(set(self.labels)) != len(self.labels):
+            return None
+        namespace: Dict[str, Any] = {"_match": self.path_regex.fullmatch, "_unquote": unquote,
+                                     "_intern": sys.intern, "_scan": strictjson.scan, "_scalar": _scalar_from_text,
+                                     "_general": self.parse_general}
+        # Every check hands over by raising ``_Refer`` inside one try
+        # statement; the general path runs after it, outside any handler.
+        namespace["_Refer"] = _Refer
+        fail = "raise _Refer"
+        checks = InlineChecks(namespace, fail, catches_type_error=True)
+        lines = ["def fast_parse(path, query, headers, body):",
+                 " try:",
+                 "  match = _match(path)",
+                 f"  if match is None: {fail}"]
+        start = len(lines)
+        entries = []
+        required = set(shape.required_members)
+        try:
+            for index, label in enumerate(self.labels, 1):
+                name, member = self.uri_members[label]
+                if member.type_name != "string":
+                    return None
+                var = checks.name("u", bind=False)
+                lines.append(f" {var} = match[{index}]")
+                lines.append(f" if '%' in {var}: {var} = _unquote({var})")
+                lines.append(f" if {checks.string_bad(member, var, known_str=True)}: {fail}")
+                entries.append(f"{name!r}: _intern({var})")
+            lines.append(" params = {" + ", ".join(entries) + "}")
+            for wire, name, member in self.query_members:
+                if member.type_name == "list":
+                    return None
+                var = checks.name("q", bind=False)
+                lines.append(f" {var} = query.get({wire!r})")
+                if name in required:
+                    lines.append(f" if {var} is None: {fail}")
+                lines.append(f" if {var} is not None:")
+                if member.type_name == "string" and not member.serialization.get("jsonvalue"):
+                    lines.append(f"  {var} = {var}[0]")
+                    lines.append(f"  if {checks.string_bad(member, var, known_str=True)}: {fail}")
+                else:
+                    # The general path's conversion, raising as it would at this
+                    # point; a short run of ASCII digits is the same int at once.
+                    convert = f"_scalar({checks.name('_shape', member)}, {var}, {camel(name)!r})"
+                    lines.append(f"  {var} = {var}[0]")
+                    if member.type_name in _INTEGER_BITS:
+                        lines.append(f"  {var} = int({var}) if {var}.isascii() and {var}.isdigit() and len({var}) < 10 "
+                                     f"else {convert}")
+                    else:
+                        lines.append(f"  {var} = {convert}")
+                    checks.emit(member, var, lines, "  ", nested=False)
+                lines.append(f"  params[{name!r}] = {var}")
+            if self.body_members:
+                # strictjson.loads's common case in line; anything else
+                # (a byte-order mark, spaces, bad JSON) is the general path's.
+                # (The hand-over runs outside the except clause: the general
+                # path's own errors carry no context from this attempt.)
+                lines += [" if body:",
+                          "  try:",
+                          "   text = body.decode()",
+                          "   data, end = _scan(text, 0)",
+                          "  except Exception:",
+                          "   data = None",
+                          "  else:",
+                          "   if end != len(text): data = None",
+                          f"  if type(data) is not dict: {fail}",
+                          " else:",
+                          "  data = {}"]
+                for name, member in self.body_members.items():
+                    var = checks.name("b", bind=False)
+                    if name in required:
+                        lines.append(f" {var} = data.get({name!r})")
+                        checks.emit(member, var, lines, " ")
+                    else:
+                        lines.append(f" if {name!r} in data:")
+                        lines.append(f"  {var} = data[{name!r}]")
+                        lines.append(f"  if {var} is not None:")
+                        checks.emit(member, var, lines, "   ")
+                    lines.append(f" {'' if name in required else ' '}params[{name!r}] = {var}")
+            lines.append(" return params")
+            lines[start:] = [" " + line for line in lines[start:]]
+            lines += [" except (_Refer, TypeError):",
+                      "  pass",
+                      " return _general(path, query, headers, body)"]
+            source = "\n".join(lines) + "\n"
+            # Named after this file, and kept in linecache: a traceback shows the written lines.
+            filename = f"{__file__}#{self.name}.fast_parse"
+            code = compile(source, filename, "exec")
+        except (Unsupported, SyntaxError, RecursionError):
+            return None
+        exec(code, namespace)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        self.fast_parse_source = source
+        fast_parse: Parse = namespace["fast_parse"]
+        return fast_parse
 
     def _read_output(self, out: Optional[Shape]) -> None:
         """Where each output member goes (header, status, body) and, for the
@@ -315,6 +458,11 @@ class Operation:
         self.out_payload: Optional[str] = None
         self.output_converter: Optional[Convert] = None
         self._plain_body: Optional[Tuple[Tuple[str, bytes], ...]] = None
+        #: The raw HTTP answer for a result: the serializer written for this
+        #: operation's common answer (``_compile_fast_serialize``) where it
+        #: has one, else ``serialize_general``.
+        self.serialize: Serialize = self.serialize_general
+        self.fast_serialize_source: Optional[str] = None
         if out is None:
             return
         self.out_payload = out.serialization.get("payload")
@@ -330,10 +478,49 @@ class Operation:
         if (self.output_converter is None and not self.out_headers and self.out_status_member is None
                 and self.out_payload is None and self.status != 204):
             self._plain_body = tuple((name, _DUMPS(name).encode() + b":") for name in self.out_body)
+            self.serialize = self._first_serialize
+
+    def _first_serialize(self, result: Optional[Mapping[str, Any]], request_id: str) -> WireResponse:
+        assert self._plain_body is not None
+        self.serialize = self._compile_fast_serialize(self._plain_body)
+        return self.serialize(result, request_id)
+
+    def _compile_fast_serialize(self, plain: Tuple[Tuple[str, bytes], ...]) -> Serialize:
+        """``serialize_general``'s common answer, written once for this
+        operation: its members' keys and the response's fixed headers in
+        line, no loop; the same bytes."""
+        namespace: Dict[str, Any] = {"_general": self.serialize_general, "_encode": _ENCODED.encode,
+                                     "_other": _value_json, "_Wire": WireResponse}
+        lines = ["def fast_serialize(result, request_id):",
+                 " if result is None: return _general(result, request_id)"]
+        if len(plain) == 1:
+            (name, key), = plain
+            lines += [f" value = result.get({name!r})",
+                      " if value is None: data = b'{}'",
+                      " elif type(value) is dict: data = " + repr(b"{" + key) + " + _encode(value) + b'}'",
+                      " else: data = " + repr(b"{" + key) + " + _other(value) + b'}'"]
+        else:
+            lines.append(" parts = []")
+            for index, (name, key) in enumerate(plain):
+                lines += [f" value = result.get({name!r})",
+                          " if value is not None:",
+                          f"  parts.append({key!r} + (_encode(value) if type(value) is dict else _other(value)))"]
+            lines.append(" data = b'{' + b','.join(parts) + b'}'")
+        lines.append(f" return _Wire({self.status!r}, {{'x-amzn-RequestId': request_id, "
+                     f"'Content-Type': 'application/json', 'Content-Length': str(len(data))}}, data)")
+        source = "\n".join(lines) + "\n"
+        filename = f"{__file__}#{self.name}.fast_serialize"
+        exec(compile(source, filename, "exec"), namespace)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        self.fast_serialize_source = source
+        fast_serialize: Serialize = namespace["fast_serialize"]
+        return fast_serialize
 
     # -- requests ---------------------------------------------------------
-    def parse(self, path: str, query: Mapping[str, List[str]], headers: Mapping[str, str], body: bytes) -> Dict[str, Any]:
-        """Parameters of one request, typed and validated as the model says."""
+    def parse_general(self, path: str, query: Mapping[str, List[str]], headers: Mapping[str, str],
+                      body: bytes) -> Dict[str, Any]:
+        """``parse`` for every request: the members by location, the
+        converters, the predicate and, for a refused request, the messages."""
         params: Dict[str, Any] = {}
         if self.input_shape is None:
             return params
@@ -399,7 +586,7 @@ class Operation:
             raise BadRequest("Could not parse request body into json: the body is not valid JSON") from None
 
     # -- responses --------------------------------------------------------
-    def serialize(self, result: Optional[Mapping[str, Any]], request_id: str) -> WireResponse:
+    def serialize_general(self, result: Optional[Mapping[str, Any]], request_id: str) -> WireResponse:
         plain = self._plain_body
         if plain is not None and result is not None:
             # Byte for byte what the general path below makes: the members in
@@ -412,11 +599,7 @@ class Operation:
             for name, key in plain:
                 value = result.get(name)
                 if value is not None:
-                    if type(value) is dict:
-                        parts.append(key + encode(value))
-                    else:
-                        own = getattr(value, "wire_json", None)
-                        parts.append(key + (own() if own is not None else _DUMPS(value)).encode())
+                    parts.append(key + (encode(value) if type(value) is dict else _value_json(value)))
             data = b"{" + b",".join(parts) + b"}"
             return WireResponse(self.status, {"x-amzn-RequestId": request_id, "Content-Type": "application/json",
                                               "Content-Length": str(len(data))}, data)

@@ -358,6 +358,122 @@ class FastValidatorCompiler:
             return lambda v: True   # converted before validation
         return lambda v: not ((lo is not None and len(v) < lo) or (hi is not None and len(v) > hi))
 
+class Unsupported(Exception):
+    """A shape ``InlineChecks`` does not write checks for (maps, timestamps,
+    blobs, recursive shapes): the operation keeps the general path only."""
+
+
+class InlineChecks:
+    """The same constraints once more, as Python statements written from the
+    model into one function per operation (``restjson.Operation``'s fast
+    parse): a value's checks run in line, with no call per member, and the
+    first violation (or anything unusual: a ``str`` subclass, an undeclared
+    member of a nested object, which the general path would drop) makes the
+    function run ``fail`` (a statement handing the request to the general
+    path: converters, the predicates above, the messages), from the start.
+    The statements accept a value only where ``FastValidatorCompiler``'s
+    predicate does, and never change it."""
+
+    def __init__(self, namespace: Dict[str, Any], fail: str = "return None", *, catches_type_error: bool = False) -> None:
+        self.namespace = namespace
+        self.fail = fail
+        # The caller runs the statements inside ``except TypeError: <fail>``:
+        # an enum's membership test then needs no type test first (a JSON
+        # list or object is unhashable and raises; no other JSON value
+        # equals one of the enum's strings).
+        self.catches_type_error = catches_type_error
+        self._count = 0
+        namespace.setdefault("_surrogate", _SURROGATE.search)
+
+    def name(self, prefix: str, value: Any = None, *, bind: bool = True) -> str:
+        """A fresh name in the function (a local, or a global bound to ``value``)."""
+        self._count += 1
+        name = f"{prefix}{self._count}"
+        if bind:
+            self.namespace[name] = value
+        return name
+
+    def string_bad(self, shape: Shape, var: str, known_str: bool = False) -> str:
+        """An expression true when the string ``var`` breaks ``shape``'s rules."""
+        meta = shape.metadata
+        lo, hi = meta.get("min"), meta.get("max")
+        pattern = meta.get("pattern")
+        fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
+        terms = [] if known_str else [f"type({var}) is not str"]
+        if shape.enum:
+            # The enum values that pass every other rule: being one of them
+            # is being valid (and a str, so unhashable values never reach ``in``).
+            ok = frozenset(e for e in shape.enum
+                           if _SURROGATE.search(e) is None and (lo is None or len(e) >= lo)
+                           and (hi is None or len(e) <= hi) and (fullmatch is None or fullmatch(e) is not None))
+            if self.catches_type_error:
+                terms = []
+            # A literal set of str literals: the compiler makes it one frozenset constant.
+            literal = "{" + ", ".join(repr(e) for e in sorted(ok)) + "}" if ok else "()"
+            terms.append(f"{var} not in {literal}")
+            return " or ".join(terms)
+        if lo is not None and hi is not None:
+            terms.append(f"not {int(lo)} <= len({var}) <= {int(hi)}")
+        elif lo is not None:
+            terms.append(f"len({var}) < {int(lo)}")
+        elif hi is not None:
+            terms.append(f"len({var}) > {int(hi)}")
+        terms.append(f"(not {var}.isascii() and _surrogate({var}) is not None)")
+        if fullmatch is not None:
+            terms.append(f"{self.name('_pattern', fullmatch)}({var}) is None")
+        return " or ".join(terms)
+
+    def emit(self, shape: Shape, var: str, lines: List[str], indent: str,
+             stack: Tuple[str, ...] = (), nested: bool = True) -> None:
+        """Statements running ``fail`` unless ``var`` (not None) is valid for
+        ``shape``.  ``nested``: a structure below the top level, whose
+        undeclared members the general path would drop."""
+        if shape.name in stack:
+            raise Unsupported(shape.name)
+        stack = stack + (shape.name,)
+        type_name, meta = shape.type_name, shape.metadata
+        lo, hi = meta.get("min"), meta.get("max")
+        if type_name == "string":
+            lines.append(f"{indent}if {self.string_bad(shape, var)}: {self.fail}")
+        elif type_name in ("integer", "long", "float", "double"):
+            bad = [f"type({var}) is not int"]
+            if type_name in ("float", "double"):
+                bad = [f"(type({var}) is not int and type({var}) is not float)"]
+            if lo is not None:
+                bad.append(f"{var} < {self.name('_min', lo)}")
+            if hi is not None:
+                bad.append(f"{var} > {self.name('_max', hi)}")
+            lines.append(f"{indent}if {' or '.join(bad)}: {self.fail}")
+        elif type_name == "boolean":
+            lines.append(f"{indent}if type({var}) is not bool: {self.fail}")
+        elif type_name == "list":
+            bad = [f"type({var}) is not list"]
+            if lo is not None:
+                bad.append(f"len({var}) < {int(lo)}")
+            if hi is not None:
+                bad.append(f"len({var}) > {int(hi)}")
+            lines.append(f"{indent}if {' or '.join(bad)}: {self.fail}")
+            item = self.name("i", bind=False)
+            lines.append(f"{indent}for {item} in {var}:")
+            self.emit(shape.member, item, lines, indent + " ", stack)   # None fails the item's type test
+        elif type_name == "structure":
+            bad = [f"type({var}) is not dict"]
+            if nested:
+                bad.append(f"not {self.name('_known', frozenset(shape.members))}.issuperset({var})")
+            lines.append(f"{indent}if {' or '.join(bad)}: {self.fail}")
+            required = set(shape.required_members)
+            for member_name, member in shape.members.items():
+                item = self.name("m", bind=False)
+                lines.append(f"{indent}{item} = {var}.get({member_name!r})")
+                if member_name in required:   # None fails the member's type test
+                    self.emit(member, item, lines, indent, stack)
+                else:
+                    lines.append(f"{indent}if {item} is not None:")
+                    self.emit(member, item, lines, indent + " ", stack)
+        else:
+            raise Unsupported(f"{shape.name} ({type_name})")
+
+
 def bad_request(errors: List[str]) -> BadRequest:
     """The ``BadRequestException`` for one or more violations (docs/behaviour.md#d4)."""
     n = len(errors)
