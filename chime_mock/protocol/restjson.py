@@ -658,7 +658,7 @@ class Protocol:
 
     def route(self, method: str, path: str, query: Mapping[str, List[str]]) -> Operation:
         """The operation a raw request addresses (most specific match wins)."""
-        key = (method, path, *[(query.get(k) or (None,))[0] for k in self._static_keys])
+        key = (method, path, *[(query.get(k) or (None,))[0] for k in self._static_keys]) if query else (method, path)
         op = self._routes.get(key)
         if op is not None:
             return op
