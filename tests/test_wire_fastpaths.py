@@ -90,11 +90,9 @@ def test_a_valid_request_never_reaches_the_general_parser(operation):
     assert params == CALLS[operation] and not called
 
 
-@pytest.mark.parametrize("operation", sorted(CALLS))
+@pytest.mark.parametrize("operation", sorted(name for name in CALLS if _request(name)[4]))
 def test_every_body_variant_parses_as_the_general_path_does(operation):
     op, path, query, headers, body = _request(operation)
-    if not body:
-        pytest.skip("no body")
     document = json.loads(body)
     count = 0
     for variant in _variants(document):
