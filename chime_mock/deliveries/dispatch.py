@@ -201,7 +201,8 @@ class _Subscription(BatchSubscriber):
         self.deliveries = deliveries
 
     def __call__(self, event: MeetingEvent) -> None:
-        self.deliveries.deliver(event)
+        if not self.skips(event):
+            self.deliveries.deliver(event)
 
     def many(self, events: List[MeetingEvent]) -> None:
         self.deliveries.deliver_many(events)

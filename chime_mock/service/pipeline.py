@@ -533,9 +533,12 @@ class ChimeService:
         """Give the new events to the subscribers (outside the lock; a caller
         that holds the lock does not wait for another thread's subscribers)."""
         if self.events._pending:      # nothing queued (the usual case): one test
-            lock = self.backend.lock
-            owned = getattr(getattr(lock, "_lock", lock), "_is_owned", None)
-            self.events.dispatch(blocking=not (owned is not None and owned()))
+            lock: Any = self.backend.lock
+            try:
+                owned = lock._lock._is_owned()        # a ForkSafeLock around an RLock
+            except AttributeError:
+                owned = getattr(lock, "_is_owned", lambda: False)()
+            self.events.dispatch(not owned)
 
     def _emit(self, kind: str, meeting: Meeting, attendee: Union[Attendee, List[Attendee], None],
               extra: Optional[Dict[str, Any]]) -> None:
