@@ -22,6 +22,7 @@ run on one background worker behind a bounded queue.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -200,10 +201,20 @@ class _Subscription(BatchSubscriber):
         self.deliveries = deliveries
 
     def __call__(self, event: MeetingEvent) -> None:
-        self.deliveries.deliver(event)
+        if not self.skips(event):
+            self.deliveries.deliver(event)
 
     def many(self, events: List[MeetingEvent]) -> None:
         self.deliveries.deliver_many(events)
+
+    def skips(self, event: MeetingEvent) -> bool:
+        # ``Deliveries._deliver``'s "nowhere to deliver" (the same for every
+        # event of one meeting): the log then keeps the event from us.  moto
+        # never imported is moto not active (``moto_active``'s first test, here
+        # without the call).
+        deliveries = self.deliveries
+        return deliveries._sender is None and not event.notifications and not (
+            deliveries.use_moto and "moto" in sys.modules and moto_bus.moto_active())
 
     def __repr__(self) -> str:
         return f"<deliveries of {self.deliveries.events!r}>"

@@ -19,7 +19,7 @@ import threading
 import time as _time
 from collections import deque
 from dataclasses import dataclass
-from typing import (Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union,
+from typing import (Any, Callable, Deque, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union,
                     overload)
 
 from chime_mock.ground.errors import EventTimeout
@@ -126,31 +126,6 @@ class MeetingEvent:
         if detail is not None:
             put(self, "detail", detail)
 
-    @classmethod
-    def _emitted(cls, seq: int, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
-                 attendee_id: Optional[str], notifications: Optional[Dict[str, str]], source: Tuple[str, str],
-                 more: Any) -> "MeetingEvent":
-        """An event whose ``id`` (from 128 random ``bits``) and ``detail``
-        (from ``source`` = (ExternalMeetingId, MediaRegion) and ``more`` =
-        the ExternalUserId, or (ExternalUserId, extra detail)) come on first read."""
-        # Filled in as a plain slotted object (a frozen dataclass refuses
-        # attribute stores), then given its class: the same slots, a quarter
-        # of the cost of eleven ``object.__setattr__`` calls.
-        event: Any = _BlankEvent()
-        event.seq = seq
-        event.type = type
-        event.account = account
-        event.region = region
-        event.time = time
-        event.meeting_id = meeting_id
-        event.attendee_id = attendee_id
-        event.notifications = notifications
-        event._bits = bits
-        event._src = source
-        event._more = more
-        event.__class__ = cls
-        return event  # type: ignore[no-any-return]
-
     def __getattr__(self, name: str) -> Any:
         # Only reached for a slot not yet set: ``id`` or ``detail`` of an emitted event.
         if name == "detail":
@@ -218,7 +193,9 @@ class MeetingEvent:
 
 
 class _BlankEvent:
-    """MeetingEvent's slots and nothing else (see ``MeetingEvent._emitted``)."""
+    """MeetingEvent's slots and nothing else: ``EventLog.emit`` fills one in
+    (a frozen dataclass refuses attribute stores), then gives it MeetingEvent
+    as its class (the same slots; a quarter of the cost of ``object.__setattr__``)."""
 
     __slots__ = MeetingEvent.__slots__
 
@@ -240,6 +217,16 @@ class DeliveryRecord:
 Subscriber = Callable[[MeetingEvent], None]
 
 
+class EventAttendee(Protocol):
+    """What ``EventLog.emit_many`` reads of each attendee."""
+
+    @property
+    def attendee_id(self) -> str: ...
+
+    @property
+    def external_user_id(self) -> str: ...
+
+
 class BatchSubscriber:
     """A subscriber that can also take several events at once: ``many(events)``
     must do what calling it with each event in turn does (and never raise).
@@ -252,6 +239,16 @@ class BatchSubscriber:
     def many(self, events: List[MeetingEvent]) -> None:
         for event in events:
             self(event)
+
+    def skips(self, event: MeetingEvent) -> bool:
+        """True when ``self(event)`` would do nothing at all now (call nothing,
+        record nothing, send nothing).  While this is the log's only
+        subscriber, the log asks as it keeps each event, and an event skipped
+        is never given to it (one answer stands for all the events of one
+        ``emit_many``: they differ only in their attendee).  It is asked under
+        the service's lock, so it must be cheap and must not call the service;
+        one that raises skips nothing.  By default it is False and never asked."""
+        return False
 
 
 def check_limit(value: Any, argument: str = "limit") -> int:
@@ -325,9 +322,10 @@ class EventLog(Sequence[MeetingEvent]):
         self._seq = 0
         self._waiting = 0
         self._subscribers: Tuple[Subscriber, ...] = ()
+        #: The only subscriber's ``skips`` (a BatchSubscriber that has its own), else None.
+        self._skips: Optional[Callable[[MeetingEvent], bool]] = None
         self._pending: Deque[MeetingEvent] = deque()
         self._dispatch_lock = ForkSafeLock()
-        self._local = threading.local()
 
     # -- configuration -------------------------------------------------------
     @property
@@ -354,47 +352,82 @@ class EventLog(Sequence[MeetingEvent]):
              external_user_id: Optional[str], extra: Optional[Dict[str, Any]] = None) -> MeetingEvent:
         """Keep (and queue for the subscribers) a new event; ``bits`` are its
         id's 128 random bits, ``source`` (ExternalMeetingId, MediaRegion)."""
-        more = external_user_id if extra is None else (external_user_id, extra)
-        with self._mutex:
-            self._seq += 1
-            event = MeetingEvent._emitted(self._seq, bits, type, account, region, time, meeting_id, attendee_id,
-                                          notifications, source, more)
+        # Filled in as a plain slotted object, then made a MeetingEvent (see ``_BlankEvent``).
+        event: Any = _BlankEvent()
+        event.type = type
+        event.account = account
+        event.region = region
+        event.time = time
+        event.meeting_id = meeting_id
+        event.attendee_id = attendee_id
+        event.notifications = notifications
+        event._bits = bits
+        event._src = source
+        event._more = external_user_id if extra is None else (external_user_id, extra)
+        # The condition's own lock, taken directly (read each time: a fork renews it).
+        with self._mutex._lock:
+            event.seq = self._seq = self._seq + 1
+            event.__class__ = MeetingEvent
             self._events.append(event)
-            if self._subscribers:
-                self._pending.append(event)
             if self._waiting:
                 self._cond.notify_all()
-        return event
+            if self._subscribers:
+                skips = self._skips
+                if skips is not None:
+                    try:
+                        if skips(event):
+                            return event  # type: ignore[no-any-return]
+                    except Exception:   # a ``skips`` that fails skips nothing
+                        pass
+                self._pending.append(event)
+        return event  # type: ignore[no-any-return]
 
     def emit_many(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
                   notifications: Optional[Dict[str, str]], source: Tuple[str, str],
-                  attendee_ids: Sequence[str], external_user_ids: Sequence[str]) -> None:
-        """``emit`` for each attendee (``attendee_ids[i]``, ``external_user_ids[i]``)
-        in order, all of one ``type`` at one ``time``, under one lock: event ``i``
-        gets the 128 bits of ``bits >> 128 * i`` (so ``bits`` drawn as
-        ``getrandbits(128 * n)`` gives the ids ``n`` draws of 128 bits give),
-        worked out when its ``id`` is first read."""
-        if not attendee_ids:
+                  attendees: Sequence["EventAttendee"]) -> None:
+        """``emit`` for each of ``attendees`` (its ``attendee_id`` and
+        ``external_user_id``) in order, all of one ``type`` at one ``time``,
+        under one lock: event ``i`` gets the 128 bits of ``bits >> 128 * i``
+        (so ``bits`` drawn as ``getrandbits(128 * n)`` gives the ids ``n``
+        draws of 128 bits give), worked out when its ``id`` is first read."""
+        count = len(attendees)
+        if not count:
             return
-        emitted = MeetingEvent._emitted
-        set_at = object.__setattr__
-        with self._mutex:
-            seq = self._seq
-            made = []
-            at = 0
-            for attendee_id, external_user_id in zip(attendee_ids, external_user_ids):
-                seq += 1
-                event = emitted(seq, bits, type, account, region, time, meeting_id, attendee_id,
-                                notifications, source, external_user_id)
-                set_at(event, "_at", at)
-                made.append(event)
-                at += 1
-            self._seq = seq
+        blank = _BlankEvent
+        made: List[Any] = []
+        keep = made.append
+        with self._mutex._lock:
+            first = self._seq + 1
+            for seq, at, attendee in zip(range(first, first + count), range(count), attendees):
+                event: Any = blank()
+                event.seq = seq
+                event.type = type
+                event.account = account
+                event.region = region
+                event.time = time
+                event.meeting_id = meeting_id
+                event.attendee_id = attendee.attendee_id
+                event.notifications = notifications
+                event._bits = bits
+                event._at = at
+                event._src = source
+                event._more = attendee.external_user_id
+                event.__class__ = MeetingEvent
+                keep(event)
+            self._seq = first + count - 1
             self._events.extend(made)
-            if self._subscribers:
-                self._pending.extend(made)
             if self._waiting:
                 self._cond.notify_all()
+            if self._subscribers:
+                # One answer for the emission: its events differ only in their attendee.
+                skips = self._skips
+                if skips is not None:
+                    try:
+                        if skips(made[0]):
+                            return
+                    except Exception:   # a ``skips`` that fails skips nothing
+                        pass
+                self._pending.extend(made)
 
     def _advance_to(self, seq: int) -> None:
         """Continue numbering after ``seq`` (never backwards): snapshot restore."""
@@ -409,24 +442,26 @@ class EventLog(Sequence[MeetingEvent]):
         giving events out, this waits for it (it gives out these events too),
         unless ``blocking`` is False (a caller that holds the service's lock
         must not wait for a subscriber that may need that lock)."""
-        if not self._pending or getattr(self._local, "draining", False):
-            return
-        if not self._dispatch_lock.acquire(blocking):
-            return      # the thread giving events out gives out these too
         pending = self._pending
+        if not pending:
+            return
+        # Taken directly (read each time: a fork renews it).  The thread that
+        # holds it is the one giving events out: a subscriber's own call.
+        lock = self._dispatch_lock._lock
+        if lock._is_owned() or not lock.acquire(blocking):
+            return      # the thread giving events out gives out these too
         try:
-            self._local.draining = True
-            while True:
+            # Only the holder of the dispatch lock takes from ``pending``,
+            # and a deque's popleft is atomic: no other lock needed.
+            while pending:
                 subscribers = self._subscribers
-                if len(pending) > 1 and len(subscribers) == 1 and isinstance(subscribers[0], BatchSubscriber):
+                if len(subscribers) == 1 and len(pending) > 1 and isinstance(subscribers[0], BatchSubscriber):
                     # One subscriber that takes events by the batch: the same
                     # order, one call (the events of one call come in bulk).
-                    batch = []
-                    try:
-                        while True:
-                            batch.append(pending.popleft())
-                    except IndexError:
-                        pass
+                    # Emitters append under the mutex: take them all at once.
+                    with self._mutex._lock:
+                        batch = list(pending)
+                        pending.clear()
                     try:
                         subscribers[0].many(batch)
                     except Exception as exc:  # a subscriber's failure never fails the call
@@ -434,21 +469,15 @@ class EventLog(Sequence[MeetingEvent]):
                                     subscribers[0], len(batch), batch[0].seq, batch[-1].seq,
                                     type(exc).__name__, exc)
                     continue
-                # Only the holder of the dispatch lock takes from ``pending``,
-                # and a deque's popleft is atomic: no other lock needed.
-                try:
-                    event = pending.popleft()
-                except IndexError:
-                    return
-                for callback in self._subscribers:
+                event = pending.popleft()
+                for callback in subscribers:
                     try:
                         callback(event)
                     except Exception as exc:  # a subscriber's failure never fails the call
                         log.warning("event subscriber %r failed on %s (seq %d): %s: %s",
                                     callback, event.type, event.seq, type(exc).__name__, exc)
         finally:
-            self._local.draining = False
-            self._dispatch_lock.release()
+            lock.release()
 
     # -- subscribers -------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -460,15 +489,22 @@ class EventLog(Sequence[MeetingEvent]):
         if not callable(callback):
             raise TypeError(f"callback must be a function taking a MeetingEvent, got {callback!r}")
         with self._cond:
-            self._subscribers = self._subscribers + (callback,)
+            self._set_subscribers(self._subscribers + (callback,))
 
         def unsubscribe() -> None:
             with self._cond:
                 subscribers = list(self._subscribers)
                 if callback in subscribers:
                     subscribers.remove(callback)
-                    self._subscribers = tuple(subscribers)
+                    self._set_subscribers(tuple(subscribers))
         return unsubscribe
+
+    def _set_subscribers(self, subscribers: Tuple[Subscriber, ...]) -> None:
+        # Caller holds the lock (``emit`` reads both attributes under it).
+        only = subscribers[0] if len(subscribers) == 1 else None
+        self._skips = only.skips if (isinstance(only, BatchSubscriber)
+                                     and type(only).skips is not BatchSubscriber.skips) else None
+        self._subscribers = subscribers
 
     # -- reading -------------------------------------------------------------------
     def __len__(self) -> int:

@@ -538,22 +538,25 @@ class ChimeService:
     def _dispatch(self) -> None:
         """Give the new events to the subscribers (outside the lock; a caller
         that holds the lock does not wait for another thread's subscribers)."""
-        events = self.events
-        if events._pending:
-            lock = self.backend.lock
-            owned = getattr(getattr(lock, "_lock", lock), "_is_owned", None)
-            events.dispatch(blocking=not (owned is not None and owned()))
+        if self.events._pending:      # nothing queued (the usual case): one test
+            lock: Any = self.backend.lock
+            try:
+                owned = lock._lock._is_owned()        # a ForkSafeLock around an RLock
+            except AttributeError:
+                owned = getattr(lock, "_is_owned", lambda: False)()
+            self.events.dispatch(not owned)
 
     def _emit(self, kind: str, meeting: Meeting, attendee: Union[Attendee, List[Attendee], None],
               extra: Optional[Dict[str, Any]]) -> None:
         """The backend's event hook (called under its lock, so ``seq`` follows the state).
         A list of attendees is one event each, in order, at one ``now()``, and
         their ids from one draw (the ids a draw per event gives)."""
-        if isinstance(attendee, list):
+        if attendee is None:
+            attendee_id = external_user_id = None
+        elif isinstance(attendee, list):
             self._emit_each(kind, meeting, attendee, extra)
             return
-        attendee_id = external_user_id = None
-        if attendee is not None:
+        else:
             attendee_id, external_user_id = attendee.attendee_id, attendee.external_user_id
             if kind.startswith("AttendeeContent"):
                 attendee_id += CONTENT_SUFFIX
@@ -561,7 +564,10 @@ class ChimeService:
         source = meeting.event_source
         if source is None:
             source = meeting.event_source = (meeting.external_meeting_id, meeting.media_region)
-        self.events.emit(self._event_ids.bits(128), kind, meeting.account, meeting.region, self.now(),
+        bits = self._event_ids.bits(128)
+        clock = self._clock                 # ``now()``, written out (a call less per event)
+        self.events.emit(bits, kind, meeting.account, meeting.region,
+                         (clock() if clock is not None else time.time()) + self._clock_offset,
                          meeting.meeting_id, attendee_id, meeting.notifications_configuration, source,
                          external_user_id, extra)
 
@@ -574,9 +580,11 @@ class ChimeService:
         source = meeting.event_source
         if source is None:
             source = meeting.event_source = (meeting.external_meeting_id, meeting.media_region)
-        self.events.emit_many(self._event_ids.bits(128 * len(attendees)), kind, meeting.account, meeting.region,
-                              self.now(), meeting.meeting_id, meeting.notifications_configuration, source,
-                              [a.attendee_id for a in attendees], [a.external_user_id for a in attendees])
+        bits = self._event_ids.bits(128 * len(attendees))
+        clock = self._clock
+        self.events.emit_many(bits, kind, meeting.account, meeting.region,
+                              (clock() if clock is not None else time.time()) + self._clock_offset,
+                              meeting.meeting_id, meeting.notifications_configuration, source, attendees)
 
     def end_due_meetings(self) -> List[str]:
         """End every meeting the service would have ended by now; returns their IDs."""
