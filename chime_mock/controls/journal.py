@@ -159,7 +159,8 @@ class Journal(Sequence[Call]):
     def append(self, call: Call) -> None:
         with self._lock:
             self._calls.append(call)
-            self._trim()
+            if self._limit is not None:
+                self._trim()
 
     def page(self, start: int = 0, size: int = 100, operation: Optional[str] = None, *,
              ok: Optional[bool] = None) -> Tuple[List[Tuple[int, Call]], Optional[int]]:

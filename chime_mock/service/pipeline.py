@@ -195,8 +195,34 @@ class ChimeService:
         clock = self._clock
         call = Call(op.name, {}, region, account, request_bits, 0, None, None, False,
                     (clock() if clock is not None else time.time()) + self._clock_offset)
+        # Parse, check the controls (faults, quotas, lifetime), run the rule,
+        # serialize; a modeled error becomes AWS's envelope, noted on ``call``.
+        # (One function: this runs on every call of every door.)
         try:
-            wire = self._answer(op, call, method, path, query, headers, body, request_id)
+            try:
+                try:
+                    params = op.parse(path, query, headers, body)
+                except RouteNotFound:   # the front door named the operation, the path does not fit it
+                    raise _no_route(method, path) from None
+                call.params = params
+                backend = self.backend
+                handler = backend._handlers.get(op.name) or backend.handler(op.name)
+                if handler is None:
+                    raise UnsupportedOperationError(
+                        f"chime_mock does not implement {op.name}, which the installed botocore "
+                        f"knows; the request was not sent to AWS")
+                if self.auto_end or self.faults or self.quotas.requests_per_second is not None:
+                    self._before_call(op.name, region, account, params)
+                result = handler(self._contexts.get((account, region)) or self._context(account, region), params)
+            except ServiceError as error:
+                if not call.params and error.params:   # rejected by the model check: what was sent
+                    call.params = error.params
+                call.error, call.error_message = error.shape, error.message
+                call.injected = error.injected
+                wire = proto.error_response(error, request_id)
+            else:
+                call.answer = result
+                wire = op.serialize(result, request_id)
         except UnsupportedOperationError:
             raise
         except UserCallbackError as exc:  # a test's own predicate raised: it is the test's error
@@ -212,35 +238,6 @@ class ChimeService:
             log.debug("%s %s/%s -> %d%s %s", op.name, account, region, wire.status,
                       f" {call.error}: {call.error_message}" if call.error else "", request_id)
         return wire
-
-    def _answer(self, op: Operation, call: Call, method: str, path: str, query: Mapping[str, List[str]],
-                headers: Mapping[str, Any], body: bytes, request_id: str) -> WireResponse:
-        """Parse, check the controls (faults, quotas, lifetime), run the rule,
-        serialize; a modeled error becomes AWS's envelope, noted on ``call``."""
-        try:
-            try:
-                params = op.parse(path, query, headers, body)
-            except RouteNotFound:   # the front door named the operation, the path does not fit it
-                raise _no_route(method, path) from None
-            call.params = params
-            backend = self.backend
-            handler = backend._handlers.get(op.name) or backend.handler(op.name)
-            if handler is None:
-                raise UnsupportedOperationError(
-                    f"chime_mock does not implement {op.name}, which the installed botocore "
-                    f"knows; the request was not sent to AWS")
-            if self.auto_end or self.faults or self.quotas.requests_per_second is not None:
-                self._before_call(op.name, call.region, call.account, params)
-            context = self._contexts.get((call.account, call.region)) or self._context(call.account, call.region)
-            result = handler(context, params)
-        except ServiceError as error:
-            if not call.params and error.params:   # rejected by the model check: what was sent
-                call.params = error.params
-            call.error, call.error_message = error.shape, error.message
-            call.injected = error.injected
-            return protocol().error_response(error, request_id)
-        call.answer = result
-        return op.serialize(result, request_id)
 
     def refuse(self, error: ServiceError) -> WireResponse:
         """The error answer for a request a door refused before the service
