@@ -88,8 +88,7 @@ _VARIANT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
 _ID_FORMAT = "36s39x"          # a draw's AttendeeId, in its 75 bytes
 # attendee_credential_lists: below this many, one draw each costs less.
 _MANY_FROM = 6
-# A unit is 4 bytes: C's unsigned int, 32 bits wherever CPython runs.
-_UNIT = "I"
+# A unit is 4 bytes: memoryview format "I", C's unsigned int, 32 bits wherever CPython runs.
 
 
 class IdGenerator:
@@ -175,9 +174,9 @@ class IdGenerator:
         # The hex digits of every draw, the last draw first: draw i is the 16
         # units (groups of 4 digits) at 16 * (count - 1 - i), its uuid4's then its AttendeeId's.
         digits = memoryview(binascii.hexlify(self.bits(256 * count).to_bytes(32 * count, "big")))
-        source = digits.cast(_UNIT)
+        source = digits.cast("I")
         units = bytearray(_DRAW_TEMPLATE * count)
-        target = memoryview(units).cast(_UNIT)
+        target = memoryview(units).cast("I")
         last = 16 * (count - 1)
         for at, group in _UNIT_COPIES:     # one unit of every draw (a strided slice)
             target[at::_UNITS_PER_DRAW] = source[last + group::-16]
