@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import operator
 from typing import Any, Dict, List, Optional, Tuple
 
 from chime_mock.backend.base import BackendBase
@@ -22,8 +23,7 @@ class AttendeeRules(BackendBase):
         capabilities (shared and read-only; worked out once per meeting)."""
         caps = meeting._default_caps
         if caps is None:
-            video_off = meeting.resolution("Video") == "None"
-            content_off = meeting.resolution("Content") == "None"
+            _, video_off, content_off = meeting._limits or meeting.limits()
             caps = shared_capabilities({
                 "Audio": SEND_RECEIVE,
                 "Video": "None" if video_off and content_off else "Receive" if video_off else SEND_RECEIVE,
@@ -35,18 +35,20 @@ class AttendeeRules(BackendBase):
     @staticmethod
     def capability_problem(meeting: Meeting, caps: Dict[str, str]) -> Optional[str]:
         """Why ``caps`` is not allowed in ``meeting``, or None."""
-        if caps["Content"] in RECEIVING and caps["Video"] not in RECEIVING:
-            return (f"Invalid capabilities: Content capability '{caps['Content']}' requires the Video "
-                    f"capability to be SendReceive or Receive, not '{caps['Video']}'")
-        for kind in ("Video", "Content"):
-            if meeting.resolution(kind) == "None" and caps[kind] != "None":
+        video, content = caps["Video"], caps["Content"]
+        if content in RECEIVING and video not in RECEIVING:
+            return (f"Invalid capabilities: Content capability '{content}' requires the Video "
+                    f"capability to be SendReceive or Receive, not '{video}'")
+        _, video_off, content_off = meeting._limits or meeting.limits()
+        for kind, off, value in (("Video", video_off, video), ("Content", content_off, content)):
+            if off and value != "None":
                 return (f"Invalid capabilities: the meeting's MeetingFeatures.{kind}.MaxResolution is None, "
-                        f"so the {kind} capability must be None, not '{caps[kind]}'")
+                        f"so the {kind} capability must be None, not '{value}'")
         return None
 
     def _capabilities_for(self, meeting: Meeting, requested: Optional[Dict[str, str]]) -> Dict[str, str]:
         if requested is None:
-            return self.default_capabilities(meeting)
+            return meeting._default_caps or self.default_capabilities(meeting)
         caps = {"Audio": requested["Audio"], "Video": requested["Video"], "Content": requested["Content"]}
         problem = self.capability_problem(meeting, caps)
         if problem:
@@ -58,8 +60,7 @@ class AttendeeRules(BackendBase):
         if attendee_id in meeting.attendees:   # a generator repeating itself: draw until unused
             attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in meeting.attendees)
             join_token = self.ids.join_token(attendee_id)
-        attendee = Attendee(attendee_id, external_user_id, join_token, caps)
-        meeting.add_attendee(attendee)
+        attendee = meeting.new_attendee(attendee_id, external_user_id, join_token, caps)
         if self.emit is not None:
             self.emit("AttendeeAdded", meeting, attendee, None)
         return attendee
@@ -72,6 +73,17 @@ class AttendeeRules(BackendBase):
         its checks, a free seat), then the new attendees together: their IDs
         from one draw (the values one draw each gives) and their
         ``AttendeeAdded`` events in one emission."""
+        count = len(items)
+        external_ids = list(map(_EXTERNAL_USER_ID_OF, items))
+        seats = (meeting._limits or meeting.limits())[0] - len(meeting.attendees)
+        # Every item new, once, with nothing but a plain ExternalUserId (no
+        # ":", so no "aws:"), and a seat for each: all succeed, in order.
+        if (seats >= count and sum(map(len, items)) == count and len(set(external_ids)) == count
+                and meeting.by_external_id.keys().isdisjoint(external_ids)):
+            joined = "".join(external_ids)
+            if ":" not in joined and EXTERNAL_ID_ASCII.issuperset(joined):
+                default = meeting._default_caps or self.default_capabilities(meeting)
+                return self._generated(self._add_attendees(meeting, external_ids, [default] * count)), []
         attendees: List[Dict[str, Any]] = NewAttendeeList()
         errors: List[Dict[str, Any]] = []
         def fail(external_id: str, code: str, message: str) -> None:
@@ -121,15 +133,18 @@ class AttendeeRules(BackendBase):
             new_ids.append(external_id)
             new_caps.append(caps)
         made = self._add_attendees(meeting, new_ids, new_caps) if new_ids else []
-        # Attendee.to_wire of each answer, written out (a call less each).
         if len(answers) == len(made):     # only new attendees, each once: answers are 0, 1, 2...
-            attendees = GeneratedAttendeeList([
-                {"ExternalUserId": a.external_user_id, "AttendeeId": a.attendee_id, "JoinToken": a.join_token,
-                 "Capabilities": a.capabilities} for a in made])
-        else:
-            for answer in answers:
-                attendees.append((made[answer] if type(answer) is int else answer).to_wire())
+            return self._generated(made), errors
+        for answer in answers:
+            attendees.append((made[answer] if type(answer) is int else answer).to_wire())
         return attendees, errors
+
+    @staticmethod
+    def _generated(made: List[Attendee]) -> List[Dict[str, Any]]:
+        """``Attendee.to_wire`` of each of ``made`` (written out: a call less each)."""
+        return GeneratedAttendeeList([
+            {"ExternalUserId": a.external_user_id, "AttendeeId": a.attendee_id, "JoinToken": a.join_token,
+             "Capabilities": a.capabilities} for a in made])
 
     def _add_attendees(self, meeting: Meeting, external_ids: List[str], capabilities: List[Dict[str, str]]
                        ) -> List[Attendee]:
@@ -137,8 +152,7 @@ class AttendeeRules(BackendBase):
         in order: what ``_new_attendee`` for each makes, with the same IDs."""
         new_ids, tokens = self.ids.attendee_credential_lists(len(external_ids))
         if meeting.attendees.keys().isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
-            made = list(map(Attendee, new_ids, external_ids, tokens, capabilities))
-            meeting.add_attendees(made)
+            made = meeting.new_attendees(new_ids, external_ids, tokens, capabilities)
         else:   # a generator repeating itself: draw again for an ID in use
             made = []
             in_meeting = meeting.attendees
@@ -146,9 +160,7 @@ class AttendeeRules(BackendBase):
                 if attendee_id in in_meeting:
                     attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in in_meeting)
                     join_token = self.ids.join_token(attendee_id)
-                attendee = Attendee(attendee_id, external_id, join_token, caps)
-                meeting.add_attendee(attendee)
-                made.append(attendee)
+                made.append(meeting.new_attendee(attendee_id, external_id, join_token, caps))
         if self.emit is not None:
             self.emit("AttendeeAdded", meeting, made, None)
         return made
@@ -165,13 +177,27 @@ class AttendeeRules(BackendBase):
             existing = meeting.by_external_id.get(external_id)
             if existing is not None:       # D2: ExternalUserId is an idempotency token
                 return {"Attendee": existing.to_wire()}
-            problem = external_id_problem(external_id)
-            if problem:
-                raise validation_error("externalUserId", problem)
-            caps = self._capabilities_for(meeting, p.get("Capabilities"))
-            if len(meeting.attendees) >= meeting.max_attendees:
+            # external_id_problem, without the call for a plain ID (no ":" at 3: no "aws:" prefix)
+            if not EXTERNAL_ID_ASCII.issuperset(external_id) or external_id[3:4] == ":":
+                problem = external_id_problem(external_id)
+                if problem:
+                    raise validation_error("externalUserId", problem)
+            requested = p.get("Capabilities")
+            caps = ((meeting._default_caps or self.default_capabilities(meeting)) if requested is None
+                    else self._capabilities_for(meeting, requested))
+            attendees = meeting.attendees
+            if len(attendees) >= (meeting._limits or meeting.limits())[0]:
                 raise LimitExceeded(self._seat_message(meeting))
-            return {"Attendee": self._new_attendee(meeting, external_id, caps).to_wire()}
+            attendee_id, join_token = self.ids.attendee_credentials()
+            if attendee_id in attendees:   # a generator repeating itself: draw until unused
+                attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in attendees)
+                join_token = self.ids.join_token(attendee_id)
+            attendee = meeting.new_attendee(attendee_id, external_id, join_token, caps)
+            if self.emit is not None:
+                self.emit("AttendeeAdded", meeting, attendee, None)
+            # Attendee.to_wire, written out
+            return {"Attendee": {"ExternalUserId": external_id, "AttendeeId": attendee_id, "JoinToken": join_token,
+                                 "Capabilities": caps}}
 
     def op_batch_create_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
@@ -181,8 +207,10 @@ class AttendeeRules(BackendBase):
 
     def op_get_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
-            meeting = self._meeting(ctx, p["MeetingId"])
-            return {"Attendee": AttendeeAnswer(self._attendee(meeting, p["AttendeeId"]).to_wire())}
+            attendee = self._attendee(self._meeting(ctx, p["MeetingId"]), p["AttendeeId"])
+            # AttendeeAnswer(attendee.to_wire()), written out
+            return {"Attendee": AttendeeAnswer(ExternalUserId=attendee.external_user_id, AttendeeId=attendee.attendee_id,
+                                               JoinToken=attendee.join_token, Capabilities=attendee.capabilities)}
 
     def op_delete_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:
@@ -248,6 +276,14 @@ class AttendeeRules(BackendBase):
             meeting = self._meeting(ctx, p["MeetingId"])
             caps = self._capabilities_for(meeting, p["Capabilities"])
             excluded = {item["AttendeeId"].lower() for item in p["ExcludedAttendeeIds"]}
-            for attendee in list(meeting.attendees.values()):
-                if attendee.attendee_id not in excluded:
+            attendees = meeting.attendees
+            # Nothing changes when every attendee has these capabilities already.
+            if list(map(_CAPABILITIES_OF, attendees.values())).count(caps) == len(attendees):
+                return
+            for attendee in list(attendees.values()):
+                if attendee.attendee_id not in excluded and attendee.capabilities != caps:
                     self._set_capabilities(meeting, attendee, caps)
+
+
+_EXTERNAL_USER_ID_OF = operator.itemgetter("ExternalUserId")
+_CAPABILITIES_OF = operator.attrgetter("capabilities")

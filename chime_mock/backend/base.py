@@ -57,14 +57,17 @@ class BackendBase:
             self.states.clear()
 
     def _meeting(self, ctx: CallContext, meeting_id: str) -> Meeting:
-        state = self.states.get((ctx.account, ctx.region))
-        meeting = state.meetings.get(meeting_id.lower()) if state else None
-        if meeting is None:
-            raise NotFound(f"Meeting <{meeting_id}> not found")
-        return meeting
+        state = self.states.get(ctx)     # ctx is the (account, region) key
+        if state is not None:
+            # MeetingIds are kept lowercase; most requests name them so (no new string).
+            meeting = state.meetings.get(meeting_id) or state.meetings.get(meeting_id.lower())
+            if meeting is not None:
+                return meeting
+        raise NotFound(f"Meeting <{meeting_id}> not found")
 
     def _attendee(self, meeting: Meeting, attendee_id: str) -> Attendee:
-        attendee = meeting.attendees.get(attendee_id.lower())
+        # AttendeeIds are kept lowercase, as ``_meeting`` finds MeetingIds.
+        attendee = meeting.attendees.get(attendee_id) or meeting.attendees.get(attendee_id.lower())
         if attendee is None:
             raise NotFound(f"Attendee <{attendee_id}> not found")
         return attendee
@@ -82,7 +85,7 @@ class BackendBase:
 
     # -- what one room asks of another (each defined in its room) ---------------
     @staticmethod
-    def _check_tags(tags: List[Dict[str, str]], field_name: str) -> None:
+    def _check_tags(tags: List[Dict[str, str]], field_name: str) -> Dict[str, str]:
         raise NotImplementedError   # tags.TagRules
 
     def _create_attendees(self, meeting: "Meeting", items: List[Dict[str, Any]]

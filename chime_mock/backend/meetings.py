@@ -1,13 +1,12 @@
 """Meetings: create (with attendees, replicas, D1/D14), get, delete, end, transcription (D12)."""
 from __future__ import annotations
 
-import copy
 import sys
 from typing import Any, Dict, Optional
 
 from chime_mock.backend.base import BackendBase
 from chime_mock.backend.state import (CallContext, HIGH_RES_MAX_ATTENDEES, Meeting, RegionState,
-                                      external_id_problem, transcription_detail, validation_error)
+                                      external_id_problem, json_copy, transcription_detail, validation_error)
 from chime_mock.ground import regions
 from chime_mock.ground.errors import BadRequest, LimitExceeded, NotFound
 
@@ -87,10 +86,10 @@ class MeetingRules(BackendBase):
             created_at=now,
             last_occupied_at=now,
             meeting_host_id=p.get("MeetingHostId"),
-            meeting_features=copy.deepcopy(features) if features is not None else None,
+            meeting_features=json_copy(features) if features is not None else None,
             primary_meeting_id=primary.meeting_id if primary else None,
             tenant_ids=list(p.get("TenantIds") or ()),
-            notifications_configuration=copy.deepcopy(notifications) if notifications is not None else None,
+            notifications_configuration=json_copy(notifications) if notifications is not None else None,
             media_placement_network_type=p.get("MediaPlacementNetworkType"),
             tags={t["Key"]: t["Value"] for t in tags} if tags else {},
         )
@@ -140,7 +139,8 @@ class MeetingRules(BackendBase):
 
     def op_delete_meeting(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:
-            self.remove_meeting(self._meeting(ctx, p["MeetingId"]))
+            meeting = self._meeting(ctx, p["MeetingId"])
+            self._end(self.states[ctx], meeting)
 
     def remove_meeting(self, meeting: Meeting) -> None:
         """End ``meeting``: attendees, tags, transcription, token and replicas go with it."""
@@ -148,35 +148,44 @@ class MeetingRules(BackendBase):
             state = self.states.get((meeting.account, meeting.region))
             if state is None or state.meetings.get(meeting.meeting_id) is not meeting:
                 return
-            del state.meetings[meeting.meeting_id]
-            if self.emit is not None:   # D16: the meeting, then each replica; no Left for those connected
-                self.emit("MeetingEnded", meeting, None, None)
-            if state.tokens.get(meeting.client_request_token) == meeting.meeting_id:
-                del state.tokens[meeting.client_request_token]
-            if meeting.primary_meeting_id is not None:
-                primary = state.meetings.get(meeting.primary_meeting_id)
-                if primary is not None and meeting.meeting_id in primary.replicas:
-                    primary.replicas.remove(meeting.meeting_id)
+            self._end(state, meeting)
+
+    def _end(self, state: RegionState, meeting: Meeting) -> None:
+        """``remove_meeting`` of a live ``meeting`` of ``state``, under the lock."""
+        meetings = state.meetings
+        del meetings[meeting.meeting_id]
+        if self.emit is not None:   # D16: the meeting, then each replica; no Left for those connected
+            self.emit("MeetingEnded", meeting, None, None)
+        tokens = state.tokens
+        if tokens.get(meeting.client_request_token) == meeting.meeting_id:
+            del tokens[meeting.client_request_token]
+        if meeting.primary_meeting_id is not None:
+            primary = meetings.get(meeting.primary_meeting_id)
+            if primary is not None and meeting.meeting_id in primary.replicas:
+                primary.replicas.remove(meeting.meeting_id)
+        if meeting.replicas:
             for replica_id in list(meeting.replicas):
-                replica = state.meetings.get(replica_id)
+                replica = meetings.get(replica_id)
                 if replica is not None:
-                    self.remove_meeting(replica)
+                    self._end(state, replica)
 
     def op_start_meeting_transcription(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:
             meeting = self._meeting(ctx, p["MeetingId"])
             config = p["TranscriptionConfiguration"]
-            engines = [k for k in ("EngineTranscribeSettings", "EngineTranscribeMedicalSettings") if config.get(k) is not None]
-            if len(engines) != 1:
+            standard = config.get("EngineTranscribeSettings")
+            if (standard is None) == (config.get("EngineTranscribeMedicalSettings") is None):
                 raise BadRequest("TranscriptionConfiguration must contain exactly one of EngineTranscribeSettings "
-                                 f"or EngineTranscribeMedicalSettings (got {len(engines)})")
-            meeting.transcription = copy.deepcopy(config)
+                                 f"or EngineTranscribeMedicalSettings (got {0 if standard is None else 2})")
+            # No wire field: stored past Meeting.__setattr__.
+            object.__setattr__(meeting, "transcription", json_copy(config))
             if self.emit is not None:
                 self.emit("TranscriptionStarted", meeting, None, transcription_detail(meeting, config))
 
     def op_stop_meeting_transcription(self, ctx: CallContext, p: Dict[str, Any]) -> None:
         with self.lock:
             meeting = self._meeting(ctx, p["MeetingId"])
-            running, meeting.transcription = meeting.transcription, None
+            running = meeting.transcription
+            object.__setattr__(meeting, "transcription", None)    # no wire field: past Meeting.__setattr__
             if running is not None and self.emit is not None:   # nothing running: nothing stopped
                 self.emit("TranscriptionStopped", meeting, None, transcription_detail(meeting, running))

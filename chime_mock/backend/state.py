@@ -9,10 +9,13 @@ import copy
 import dataclasses
 import itertools
 import json
+import json.encoder
+import operator
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Tuple, Type, TypeVar, Union, cast
+from typing import (Any, Callable, Dict, Iterable, List, NamedTuple, NoReturn, Optional, Tuple, Type, TypeVar,
+                    Union, cast)
 
 from chime_mock.ground import fastjson, regions
 from chime_mock.ground.errors import BadRequest
@@ -61,8 +64,10 @@ def external_id_problem(value: str) -> Optional[str]:
     return None
 
 
-@dataclass(frozen=True)
-class CallContext:
+class CallContext(NamedTuple):
+    """Who calls where: the account and the control region.  A tuple, so it
+    is the ``(account, region)`` key of the backend's states as it is."""
+
     account: str
     region: str
 
@@ -257,6 +262,11 @@ class AttendeeAnswer(Dict[str, Any]):
     __slots__ = ()
 
     def wire_json(self) -> str:
+        attendee_id = self.get("AttendeeId")
+        kept = _ATTENDEE_TEXTS.get(attendee_id) if type(attendee_id) is str and len(self) == 4 else None
+        if (kept is not None and kept[0] is self["ExternalUserId"] and kept[1] is self["JoinToken"]
+                and kept[2] is self["Capabilities"]):
+            return kept[3]      # as AttendeeList finds it
         return AttendeeList((self,)).wire_json()[1:-1]
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> Dict[str, Any]:
@@ -285,23 +295,27 @@ class GeneratedAttendeeList(NewAttendeeList):
     __slots__ = ()
 
     def wire_json(self) -> str:
-        string = fastjson.encode_string
-        parts = []
-        last_caps: Any = None
-        caps_text = ""
-        for item in self:
-            if len(item) != 4:      # not as made: the general way
-                return super().wire_json()
-            caps = item["Capabilities"]
-            if caps is not last_caps:
-                if type(caps) is Capabilities:
-                    caps_text = _CAPS_JSON.get(id(caps)) or _CAPS_JSON.setdefault(id(caps), _JSON(caps))
-                else:
-                    caps_text = _JSON(caps)
-                last_caps = caps
-            parts.append(_GENERATED_JSON % (string(item["ExternalUserId"]), item["AttendeeId"], item["JoinToken"],
-                                            caps_text))
-        return "[" + ",".join(parts) + "]"
+        count = len(self)
+        # As made: four members each, one Capabilities object for all (else the general way).
+        if not count or list(map(len, self)).count(4) != count:
+            return super().wire_json()
+        capabilities = list(map(_CAPABILITIES_OF, self))
+        caps = capabilities[0]
+        if len(set(map(id, capabilities))) != 1:
+            return super().wire_json()
+        if type(caps) is Capabilities:
+            caps_text = _CAPS_JSON.get(id(caps)) or _CAPS_JSON.setdefault(id(caps), _JSON(caps))
+        else:
+            caps_text = _JSON(caps)
+        return "[" + ",".join(map(_GENERATED_JSON.__mod__, zip(
+            map(fastjson.encode_string, map(_EXTERNAL_USER_ID_OF, self)), map(_ATTENDEE_ID_OF, self),
+            map(_JOIN_TOKEN_OF, self), itertools.repeat(caps_text)))) + "]"
+
+
+_CAPABILITIES_OF = operator.itemgetter("Capabilities")
+_EXTERNAL_USER_ID_OF = operator.itemgetter("ExternalUserId")
+_ATTENDEE_ID_OF = operator.itemgetter("AttendeeId")
+_JOIN_TOKEN_OF = operator.itemgetter("JoinToken")
 
 
 _MEETING_WIRE_FIELDS = frozenset((
@@ -346,6 +360,8 @@ class Meeting:
     _default_caps = None  # type: Optional[Dict[str, str]]
     #: GetMeeting's answer, ``{"Meeting": wire}``, shared like ``wire`` (not a field).
     _answer = None  # type: Optional[Dict[str, Any]]
+    #: ``limits()``, kept once worked out (not a field, dropped with ``_default_caps``).
+    _limits = None  # type: Optional[Tuple[int, bool, bool]]
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -354,6 +370,7 @@ class Meeting:
             object.__setattr__(self, "_answer", None)
             if name == "meeting_features":
                 object.__setattr__(self, "_default_caps", None)
+                object.__setattr__(self, "_limits", None)
 
     @property
     def meeting_arn(self) -> str:
@@ -361,9 +378,19 @@ class Meeting:
 
     @property
     def max_attendees(self) -> int:
-        features = self.meeting_features or {}
-        cap = (features.get("Attendee") or {}).get("MaxCount")
-        return min(cap, MAX_ATTENDEES) if cap else MAX_ATTENDEES
+        return (self._limits or self.limits())[0]
+
+    def limits(self) -> Tuple[int, bool, bool]:
+        """What ``meeting_features`` allows: (the most attendees, video off,
+        content off: a MaxResolution of None), worked out once."""
+        limits = self._limits
+        if limits is None:
+            features = self.meeting_features or {}
+            cap = (features.get("Attendee") or {}).get("MaxCount")
+            limits = (min(cap, MAX_ATTENDEES) if cap else MAX_ATTENDEES,
+                      self.resolution("Video") == "None", self.resolution("Content") == "None")
+            object.__setattr__(self, "_limits", limits)
+        return limits
 
     def resolution(self, kind: str) -> str:
         default = "HD" if kind == "Video" else "FHD"
@@ -387,7 +414,7 @@ class Meeting:
             if self.meeting_host_id is not None:
                 wire["MeetingHostId"] = self.meeting_host_id
             if self.meeting_features is not None:
-                wire["MeetingFeatures"] = copy.deepcopy(self.meeting_features)
+                wire["MeetingFeatures"] = json_copy(self.meeting_features)
             if self.primary_meeting_id is not None:
                 wire["PrimaryMeetingId"] = self.primary_meeting_id
             object.__setattr__(self, "_wire", wire)
@@ -417,6 +444,19 @@ class Meeting:
         self._seqs.append(seq)
         self._by_seq.append(attendee)
 
+    def new_attendee(self, attendee_id: str, external_user_id: str, join_token: str,
+                     capabilities: Dict[str, str]) -> Attendee:
+        """A new attendee of this meeting, added (``add_attendee`` of a new ``Attendee``)."""
+        own = self.__dict__
+        seq = own["_next_seq"]
+        own["_next_seq"] = seq + 1
+        attendee = Attendee(attendee_id, external_user_id, join_token, capabilities, seq)
+        self.attendees[attendee_id] = attendee
+        self.by_external_id[external_user_id] = attendee
+        self._seqs.append(seq)
+        self._by_seq.append(attendee)
+        return attendee
+
     def add_attendees(self, attendees: List[Attendee]) -> None:
         """``add_attendee`` for each of ``attendees``, in order."""
         own = self.__dict__
@@ -431,12 +471,29 @@ class Meeting:
         self._by_seq.extend(attendees)
         own["_next_seq"] = seq
 
+    def new_attendees(self, attendee_ids: List[str], external_user_ids: List[str], join_tokens: List[str],
+                      capabilities: List[Dict[str, str]]) -> List[Attendee]:
+        """New attendees of this meeting, in order, added (``new_attendee`` for
+        each): their AttendeeIds and ExternalUserIds are unused, each once."""
+        own = self.__dict__
+        first = own["_next_seq"]
+        seqs = range(first, first + len(attendee_ids))
+        made = list(map(Attendee, attendee_ids, external_user_ids, join_tokens, capabilities, seqs))
+        self.attendees.update(zip(attendee_ids, made))
+        self.by_external_id.update(zip(external_user_ids, made))
+        self._seqs.extend(seqs)
+        self._by_seq.extend(made)
+        own["_next_seq"] = seqs.stop
+        return made
+
     def remove_attendee(self, attendee: Attendee) -> None:
         del self.attendees[attendee.attendee_id]
-        if self.by_external_id.get(attendee.external_user_id) is attendee:
-            del self.by_external_id[attendee.external_user_id]
-        index = bisect_right(self._seqs, attendee.seq) - 1
-        del self._seqs[index]
+        by_external, external_id = self.by_external_id, attendee.external_user_id
+        if by_external.get(external_id) is attendee:
+            del by_external[external_id]
+        seqs = self._seqs
+        index = bisect_right(seqs, attendee.seq) - 1
+        del seqs[index]
         del self._by_seq[index]
 
     def page_after(self, last_seq: int, size: int) -> Tuple[List[Attendee], Optional[int]]:
@@ -485,6 +542,38 @@ def _direct_init(cls: Type[C]) -> Type[C]:
 _direct_init(Meeting)
 
 
+def json_copy(value: Any) -> Any:
+    """``copy.deepcopy(value)`` of a value parsed from JSON (dicts, lists,
+    strings, numbers, booleans, None), without deepcopy's bookkeeping; any
+    other value goes to ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {key: item if type(item) in _JSON_SCALARS else json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [item if type(item) in _JSON_SCALARS else json_copy(item) for item in value]
+    if kind in _JSON_SCALARS:
+        return value
+    return copy.deepcopy(value)
+
+
+_JSON_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+# ``json.dumps(value, separators=(",", ":"), sort_keys=True)`` with one C
+# encoder made once (json.dumps makes an encoder per call); no check for
+# circular references (the values are parsed JSON).
+_SORTED = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_SORTED_C: Any = None if _c_make_encoder is None else _c_make_encoder(
+    None, _SORTED.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
+
+
+def sorted_json(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"), sort_keys=True)``."""
+    if _SORTED_C is None:   # pragma: no cover - a Python without the C accelerator
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return "".join(_SORTED_C(value, 0))
+
+
 def transcription_detail(meeting: Meeting, config: Dict[str, Any]) -> Dict[str, Any]:
     """The transcription events' extra detail: ``transcriptionRegion`` (the
     engine's ``Region`` when one is named, else the meeting's media region,
@@ -494,7 +583,7 @@ def transcription_detail(meeting: Meeting, config: Dict[str, Any]) -> Dict[str, 
     region = settings.get("Region")
     return {
         "transcriptionRegion": region if region and region != "auto" else meeting.media_region,
-        "transcriptionConfiguration": json.dumps(config, separators=(",", ":"), sort_keys=True),
+        "transcriptionConfiguration": sorted_json(config),
     }
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import operator
 import random
+import struct
 from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 T = TypeVar("T")
@@ -42,48 +44,51 @@ def check_state(state: Any) -> Tuple[int, Tuple[int, ...], Optional[float]]:
 
 _MASK128 = (1 << 128) - 1
 
-
-def _layout(h: str) -> str:
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 _UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)      # version 4, RFC-4122 variant
 
 _UUID4_KEEP_HIGH = _UUID4_KEEP << 128 & ((1 << 256) - 1) | _MASK128   # the same, on the high half of 256 bits
 _UUID4_SET_HIGH = _UUID4_SET << 128
 
+# 8-4-4-4-12 from 128 bits in one pass: their hex in groups of 4 digits
+# ("xxxx-xxxx-...-xxxx", ``bytes.hex("-", 2)``) with the dashes after the
+# first, sixth and seventh groups left out.
+_UUID_PIECES = operator.itemgetter(slice(0, 4), slice(5, 29), slice(30, 34), slice(35, None))
+
 
 def uuid_text(value: int) -> str:
     """128 bits as lowercase 8-4-4-4-12 hex (``uuid4_bits`` -> ``uuid4``'s text)."""
-    h = "%032x" % value
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return "".join(_UUID_PIECES(value.to_bytes(16, "big").hex("-", 2)))
 
 
-# attendee_credentials_many: below this many, one draw each costs less.
-_MANY_FROM = 16
-_CREDENTIAL_WIDTH = 75
-_CREDENTIAL_TEMPLATE = b"00000000-0000-0000-0000-000000000000:00000000-0000-4000-0000-000000000000\0\0"
+# attendee_credentials: one 256-bit draw's hex in groups of 4 digits (its
+# high half, the token's uuid4, first) and a ":" after them (at 79): the
+# AttendeeId's pieces (as ``_UUID_PIECES``, 40 further on), the ":", the uuid4's.
+_CREDENTIAL_PIECES = operator.itemgetter(slice(40, 44), slice(45, 69), slice(70, 74), slice(75, 79), slice(79, 80),
+                                         slice(0, 4), slice(5, 29), slice(30, 34), slice(35, 39))
 
-
-def _credential_columns() -> List[Tuple[int, int]]:
-    """(byte of the 75, hex digit of the draw's 64) for every digit copied:
-    the AttendeeId is digits 32-63, the uuid4 digits 0-31 but 12 (its version, "4")."""
-    groups = [(0, 8), (9, 4), (14, 4), (19, 4), (24, 12)]
-    columns = []
-    for base, first in ((0, 32), (37, 0)):
-        digit = first
-        for start, length in groups:
-            for k in range(length):
-                if not (first == 0 and digit == 12):
-                    columns.append((base + start + k, digit))
-                digit += 1
-    return columns
-
-
-_CREDENTIAL_COLUMNS = _credential_columns()
-_VARIANT_TARGET = 37 + 19          # the uuid4's digit 16: its RFC-4122 variant, 8-b
+# attendee_credential_lists: each draw becomes 26 units of 4 bytes, its 16
+# groups of 4 hex digits (copied a unit at a time for all draws at once) and
+# separator units padded with zero bytes, which are then deleted:
+# "<AttendeeId>:<uuid4>" (73 bytes) and the 2 bytes 0F FF.  75 bytes are 25
+# base64 groups: the token's 98 characters (its last group's first two
+# characters do not depend on those bytes), then "//", which no token holds
+# (the base64 of hex digits, "-" and ":" never reaches the values 62 and 63).
+_DRAW_UNITS = ("g8", "g9", "-", "g10", "-", "g11", "-", "g12", "-", "g13", "g14", "g15", ":",
+               "g0", "g1", "-", "g2", "-", "g3", "-", "g4", "-", "g5", "g6", "g7", "end")
+_DRAW_TEMPLATE = b"".join(b"\0\0\0\0" if unit[0] == "g" else b"\x0f\xff\0\0" if unit == "end"
+                          else unit.encode("ascii") + b"\0\0\0" for unit in _DRAW_UNITS)
+#: (the draw's unit, its group of 4 hex digits) for each group copied
+_UNIT_COPIES = tuple((at, int(unit[1:])) for at, unit in enumerate(_DRAW_UNITS) if unit[0] == "g")
+_UNITS_PER_DRAW = len(_DRAW_UNITS)
+_DRAW_BYTES = 75
+_VERSION_AT = 37 + 14          # the uuid4's digit 12, its version
+_VARIANT_AT = 37 + 19          # the uuid4's digit 16: its RFC-4122 variant, 8-b
 _VARIANT = bytes.maketrans(b"0123456789abcdef", b"89ab89ab89ab89ab")
+_ID_FORMAT = "36s39x"          # a draw's AttendeeId, in its 75 bytes
+# attendee_credential_lists: below this many, one draw each costs less.
+_MANY_FROM = 6
+# A unit is 4 bytes: memoryview format "I", C's unsigned int, 32 bits wherever CPython runs.
 
 
 class IdGenerator:
@@ -124,10 +129,7 @@ class IdGenerator:
 
     def uuid4(self) -> str:
         """Lowercase RFC-4122 version-4 UUID (MeetingId, RequestId)."""
-        value = self.bits(128)
-        value = (value & ~(0xF000 << 64)) | (0x4000 << 64)  # version 4
-        value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC-4122 variant
-        return _layout(f"{value:032x}")
+        return "".join(_UUID_PIECES((self.bits(128) & _UUID4_KEEP | _UUID4_SET).to_bytes(16, "big").hex("-", 2)))
 
     def uuid4_bits(self) -> int:
         """The next ``uuid4()`` as its 128-bit number (``uuid_text`` writes it;
@@ -136,7 +138,7 @@ class IdGenerator:
 
     def attendee_id(self) -> str:
         """128 random bits in 8-4-4-4-12 lowercase hex (not RFC-4122)."""
-        return _layout(f"{self.bits(128):032x}")
+        return "".join(_UUID_PIECES(self.bits(128).to_bytes(16, "big").hex("-", 2)))
 
     def join_token(self, attendee_id: str) -> str:
         """Unpadded base64 of ``<AttendeeId>:<uuid4>``: always 98 characters."""
@@ -146,13 +148,12 @@ class IdGenerator:
     def attendee_credentials(self) -> Tuple[str, str]:
         """``(AttendeeId, JoinToken)`` from one draw: the same values as
         ``attendee_id()`` followed by ``join_token()`` (``getrandbits(256)``
-        is two 128-bit draws, the first in the low bits), at half the cost."""
+        is two 128-bit draws, the first in the low bits), at a fraction of the cost."""
         # The high 128 bits become the token's uuid4 (version 4, RFC-4122 variant).
-        h = (self.bits(256) & _UUID4_KEEP_HIGH | _UUID4_SET_HIGH).to_bytes(32, "big").hex()
-        attendee_id = f"{h[32:40]}-{h[40:44]}-{h[44:48]}-{h[48:52]}-{h[52:]}"
-        raw = f"{attendee_id}:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}".encode("ascii")
-        # 73 bytes: the base64 always ends in "==" (stripped, as join_token does).
-        return attendee_id, binascii.b2a_base64(raw, newline=False)[:-2].decode("ascii")
+        raw = b"".join(_CREDENTIAL_PIECES(binascii.hexlify(
+            (self.bits(256) & _UUID4_KEEP_HIGH | _UUID4_SET_HIGH).to_bytes(32, "big"), b"-", 2) + b":"))
+        # 73 bytes: the base64 always ends in "==" and a newline (stripped, as join_token does).
+        return raw[:36].decode(), binascii.b2a_base64(raw)[:-3].decode()
 
     def attendee_credentials_many(self, count: int) -> List[Tuple[str, str]]:
         """``count`` ``attendee_credentials()`` from one draw: the same values,
@@ -164,28 +165,31 @@ class IdGenerator:
         """``attendee_credentials_many(count)`` as two lists: the AttendeeIds, the JoinTokens."""
         if count < _MANY_FROM:
             ids: List[str] = []
-            joins: List[str] = []
+            tokens: List[str] = []
             for _ in range(count):
                 attendee_id, join_token = self.attendee_credentials()
                 ids.append(attendee_id)
-                joins.append(join_token)
-            return ids, joins
-        # The hex digits of every draw, the last draw first: draw i is the
-        # 64 digits at 64 * (count - 1 - i), its uuid4 (the token's) then its AttendeeId.
-        digits = binascii.hexlify(self.bits(256 * count).to_bytes(32 * count, "big"))
-        # Each draw becomes 75 bytes, "<AttendeeId>:<uuid4>" and two zero
-        # bytes, copied one column at a time for all draws (a strided slice).
-        out = bytearray(_CREDENTIAL_TEMPLATE * count)
-        last = 64 * (count - 1)
-        for target, column in _CREDENTIAL_COLUMNS:
-            out[target::_CREDENTIAL_WIDTH] = digits[last + column::-64]
-        out[_VARIANT_TARGET::_CREDENTIAL_WIDTH] = out[_VARIANT_TARGET::_CREDENTIAL_WIDTH].translate(_VARIANT)
-        text = out.decode("ascii")
-        # 75 bytes are 25 base64 groups: each draw's text is 100 characters,
-        # its 73 bytes' unpadded base64 (98) and "AA" from the zero bytes.
-        tokens = binascii.b2a_base64(out, newline=False).decode("ascii")
-        return ([text[at:at + 36] for at in range(0, _CREDENTIAL_WIDTH * count, _CREDENTIAL_WIDTH)],
-                [tokens[at:at + 98] for at in range(0, 100 * count, 100)])
+                tokens.append(join_token)
+            return ids, tokens
+        # The hex digits of every draw, the last draw first: draw i is the 16
+        # units (groups of 4 digits) at 16 * (count - 1 - i), its uuid4's then its AttendeeId's.
+        digits = memoryview(binascii.hexlify(self.bits(256 * count).to_bytes(32 * count, "big")))
+        source = digits.cast("I")
+        units = bytearray(_DRAW_TEMPLATE * count)
+        target = memoryview(units).cast("I")
+        last = 16 * (count - 1)
+        for at, group in _UNIT_COPIES:     # one unit of every draw (a strided slice)
+            target[at::_UNITS_PER_DRAW] = source[last + group::-16]
+        target.release()
+        source.release()
+        digits.release()
+        raw = units.translate(None, b"\0")    # "<AttendeeId>:<uuid4>" and 0F FF, per draw
+        # The uuid4s' version ("4") and variant (8-b) digits.
+        raw[_VERSION_AT::_DRAW_BYTES] = b"4" * count
+        raw[_VARIANT_AT::_DRAW_BYTES] = raw[_VARIANT_AT::_DRAW_BYTES].translate(_VARIANT)
+        tokens = binascii.b2a_base64(raw).decode().split("//")
+        tokens.pop()                           # the newline
+        return list(map(bytes.decode, struct.unpack(_ID_FORMAT * count, raw))), tokens
 
     def hex(self, digits: int) -> str:
         return f"{self.bits(digits * 4):0{digits}x}"

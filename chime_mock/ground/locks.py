@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, List
 
 # How long a fork waits for a lock another thread holds; past that the child
 # gets a fresh lock anyway (better a possibly half-changed state than a hang).
@@ -21,29 +21,38 @@ _FORK_WAIT_SECONDS = 2.0
 
 
 class ForkSafeLock:
-    """A (reentrant by default) lock that is free again in a forked child."""
+    """A (reentrant by default) lock that is free again in a forked child.
 
-    __slots__ = ("_lock", "_reentrant", "__weakref__")
+    ``with lock:``, ``acquire`` and ``release`` are the underlying ``threading``
+    lock's own (C) methods, with no Python frame of this class in between:
+    each is an instance slot holding the lock's bound method, which ``with``
+    finds through the slot's descriptor on the class as it finds any special
+    method.  ``_renew`` puts a fresh lock's methods in the slots."""
+
+    __slots__ = ("_lock", "_reentrant", "acquire", "release", "__enter__", "__exit__", "__weakref__")
+
+    if TYPE_CHECKING:   # what the slots hold (the underlying lock's methods)
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool: ...
+
+        def release(self) -> None: ...
+
+        def __enter__(self) -> bool: ...
+
+        def __exit__(self, *exc: Any) -> None: ...
 
     def __init__(self, reentrant: bool = True) -> None:
         self._reentrant = reentrant
-        self._lock: Any = threading.RLock() if reentrant else threading.Lock()
+        self._renew()
         _REGISTRY.append(weakref.ref(self))
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        return bool(self._lock.acquire(blocking, timeout))
-
-    def release(self) -> None:
-        self._lock.release()
-
-    def __enter__(self) -> bool:
-        return bool(self._lock.acquire())
-
-    def __exit__(self, *exc: Any) -> None:
-        self._lock.release()
-
     def _renew(self) -> None:
-        self._lock = threading.RLock() if self._reentrant else threading.Lock()
+        lock: Any = threading.RLock() if self._reentrant else threading.Lock()
+        self._lock = lock
+        setattr_ = object.__setattr__    # the slots' names are the methods mypy sees
+        setattr_(self, "acquire", lock.acquire)
+        setattr_(self, "release", lock.release)
+        setattr_(self, "__enter__", lock.__enter__)
+        setattr_(self, "__exit__", lock.__exit__)
 
 
 # Creation order is the order locks are taken before a fork (module-level
