@@ -7,6 +7,9 @@ Run from the repository root (never part of the test suite)::
     python bench/bench.py --quick          # a smoke run (few rounds, smaller stores; < 1 minute)
     python bench/bench.py --profile GetMeeting [--calls 3000]
                                            # cProfile of one operation's calls through chime_mock
+    python bench/bench.py --opcodes GetMeeting CreateAttendee [--calls 50]
+                                           # Python opcodes per call against the unsigned floor
+                                           # (a count other load does not move)
 
 Prints ONE table (measure, measured, target, PASS/FAIL) and exits 1 when a
 target is missed.
@@ -660,6 +663,62 @@ def profile(name: str, calls: int) -> str:
     return buf.getvalue()
 
 
+# -- opcodes ----------------------------------------------------------------------------------
+def opcodes(names: List[str], calls: int) -> str:
+    """Python opcodes executed per call, chime_mock against the unsigned floor
+    (``sys.settrace`` with opcode events): a count other load on the machine
+    does not move, and chime_mock's functions by their share of it."""
+    unknown = [name for name in names if name not in OP_BY_NAME]
+    if unknown:
+        raise SystemExit(f"--opcodes: unknown operation(s) {', '.join(unknown)}; one of {', '.join(OP_BY_NAME)}")
+    pkg = os.path.dirname(chime_mock.__file__)
+
+    def count(fn: Callable[[int], object]) -> Dict[Tuple[str, str], int]:
+        counts: Dict[Tuple[str, str], int] = {}
+
+        def trace(frame: Any, event: str, arg: Any) -> Any:
+            frame.f_trace_opcodes = True
+            if event == "opcode":
+                code = frame.f_code
+                key = (code.co_filename, f"{code.co_name}:{code.co_firstlineno}")
+                counts[key] = counts.get(key, 0) + 1
+            return trace
+        fn(-1)
+        sys.settrace(trace)
+        try:
+            for i in range(calls):
+                fn(i)
+        finally:
+            sys.settrace(None)
+        return counts
+
+    buf = io.StringIO()
+    buf.write(f"\nPython opcodes per call ({calls} calls each):\n\n| operation | floor | chime_mock call | ratio | "
+              f"of which chime_mock's own code |\n| --- | ---: | ---: | ---: | ---: |\n")
+    tops = []
+    for name in names:
+        op = OP_BY_NAME[name]
+        floor = count(floor_case(op, calls, True).setup())
+        meeting = CHIME.start()
+        try:
+            kwargs = op.prepare(CHIME.mock, meeting, calls + 2)
+            call = getattr(CHIME.client, op.method)
+            chime = count(lambda i: call(**kwargs[i + 1]))
+        finally:
+            CHIME.stop()
+        f_total, c_total = sum(floor.values()) / calls, sum(chime.values()) / calls
+        own = {key: n for key, n in chime.items() if key[0].startswith(pkg)}
+        buf.write(f"| {op.label} | {f_total:,.0f} | {c_total:,.0f} | {c_total / f_total:.3f}x | "
+                  f"{sum(own.values()) / calls:,.0f} |\n")
+        tops.append((op.label, own))
+    for label, own in tops:
+        buf.write(f"\n{label}: chime_mock functions by opcodes per call\n\n")
+        for (filename, func), n in sorted(own.items(), key=lambda kv: -kv[1])[:15]:
+            buf.write(f"    {n / calls:8.1f}  {os.path.relpath(filename.split('#')[0], os.path.dirname(pkg))}"
+                      f"{'#' + filename.split('#', 1)[1] if '#' in filename else ''} {func}\n")
+    return buf.getvalue()
+
+
 # -- report -------------------------------------------------------------------------------------
 def fmt_us(ns: float) -> str:
     us = ns / 1000
@@ -671,8 +730,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: few rounds, small stores")
     parser.add_argument("--rounds", type=int, help="rounds per section (default 15, --quick 3)")
     parser.add_argument("--profile", metavar="OP", help="print a cProfile of OP's calls and stop")
-    parser.add_argument("--calls", type=int, default=2000, help="calls profiled by --profile (default 2000)")
+    parser.add_argument("--calls", type=int, default=2000,
+                        help="calls profiled by --profile (default 2000) or counted by --opcodes (default 50)")
+    parser.add_argument("--opcodes", metavar="OP", nargs="+",
+                        help="print Python opcodes per call of each OP, chime_mock against the unsigned floor, and stop")
     args = parser.parse_args()
+    if args.opcodes:
+        print(opcodes(args.opcodes, args.calls if args.calls != 2000 else 50))
+        return 0
     if args.profile:
         print(profile(args.profile, args.calls))
         return 0
