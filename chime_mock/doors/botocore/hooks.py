@@ -187,10 +187,6 @@ def skip_retry_delays() -> bool:
     return activation is not None and not getattr(activation.handle, "retry_delays", False)
 
 
-def is_chime_operation(operation_model: Any) -> bool:
-    return bool(getattr(getattr(operation_model, "service_model", None), "service_name", None) == SERVICE_NAME)
-
-
 def _needs_retry(self: Any, attempts: Any, operation_model: Any, request_dict: Any,
                  response: Any = None, caught_exception: Any = None) -> Any:
     """``Endpoint._needs_retry`` without its ``time.sleep`` for a mocked Chime call
