@@ -92,7 +92,6 @@ class AttendeeRules(BackendBase):
         known = meeting.by_external_id
         free = meeting.max_attendees - len(meeting.attendees)
         default = self.default_capabilities(meeting)
-        plain_ascii = EXTERNAL_ID_ASCII.issuperset
         # Per answered item: the known Attendee, or the index of a new one.
         answers: List[Any] = []
         new_ids: List[str] = []           # the new attendees' ExternalUserIds and capabilities
@@ -108,12 +107,10 @@ class AttendeeRules(BackendBase):
             if index is not None:         # repeated in this batch: the attendee made for it
                 answers.append(index)
                 continue
-            # external_id_problem, without the call for a plain ID (no ":" at 3: no "aws:" prefix)
-            if not plain_ascii(external_id) or external_id[3:4] == ":":
-                problem = external_id_problem(external_id)
-                if problem:
-                    fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
-                    continue
+            problem = external_id_problem(external_id)
+            if problem:
+                fail(external_id, "BadRequest", f"Invalid ExternalUserId: {problem}")
+                continue
             requested = item.get("Capabilities")
             if requested is None:
                 caps = default
@@ -177,27 +174,18 @@ class AttendeeRules(BackendBase):
             existing = meeting.by_external_id.get(external_id)
             if existing is not None:       # D2: ExternalUserId is an idempotency token
                 return {"Attendee": existing.to_wire()}
-            # external_id_problem, without the call for a plain ID (no ":" at 3: no "aws:" prefix)
-            if not EXTERNAL_ID_ASCII.issuperset(external_id) or external_id[3:4] == ":":
-                problem = external_id_problem(external_id)
-                if problem:
-                    raise validation_error("externalUserId", problem)
+            problem = external_id_problem(external_id)
+            if problem:
+                raise validation_error("externalUserId", problem)
             requested = p.get("Capabilities")
             caps = ((meeting._default_caps or self.default_capabilities(meeting)) if requested is None
                     else self._capabilities_for(meeting, requested))
-            attendees = meeting.attendees
-            if len(attendees) >= (meeting._limits or meeting.limits())[0]:
+            if len(meeting.attendees) >= (meeting._limits or meeting.limits())[0]:
                 raise LimitExceeded(self._seat_message(meeting))
-            attendee_id, join_token = self.ids.attendee_credentials()
-            if attendee_id in attendees:   # a generator repeating itself: draw until unused
-                attendee_id = self.ids.unused(self.ids.attendee_id, lambda i: i in attendees)
-                join_token = self.ids.join_token(attendee_id)
-            attendee = meeting.new_attendee(attendee_id, external_id, join_token, caps)
-            if self.emit is not None:
-                self.emit("AttendeeAdded", meeting, attendee, None)
+            attendee = self._new_attendee(meeting, external_id, caps)
             # Attendee.to_wire, written out
-            return {"Attendee": {"ExternalUserId": external_id, "AttendeeId": attendee_id, "JoinToken": join_token,
-                                 "Capabilities": caps}}
+            return {"Attendee": {"ExternalUserId": external_id, "AttendeeId": attendee.attendee_id,
+                                 "JoinToken": attendee.join_token, "Capabilities": caps}}
 
     def op_batch_create_attendee(self, ctx: CallContext, p: Dict[str, Any]) -> Dict[str, Any]:
         with self.lock:
