@@ -236,3 +236,34 @@ def test_a_skips_that_raises_skips_nothing():
         boto3.client("chime-sdk-meetings", region_name="us-east-1", config=NO_RETRY).batch_create_attendee(
             MeetingId=meeting.meeting_id, Attendees=[{"ExternalUserId": f"u{k}"} for k in range(3)])
     assert bad.got == [e.seq for e in service.events] and len(bad.got) == 4
+
+
+def test_a_batch_s_events_read_alike_from_many_threads_at_once():
+    """``emit_many`` leaves each event's fields to be filled in from its batch
+    on first read: threads reading fresh events together all see them whole."""
+    class Person:
+        def __init__(self, k: int) -> None:
+            self.attendee_id, self.external_user_id = f"id-{k}", f"user-{k}"
+
+    for _ in range(20):
+        log = EventLog()
+        log.emit_many((7 << 128 * 63) | 5, "AttendeeAdded", "123456789012", "us-east-1", NOON, "m-1", None,
+                      ("ext", "us-east-1"), [Person(k) for k in range(64)])
+        events = list(log)
+        seen: List[List[Tuple[Any, ...]]] = []
+        start = threading.Barrier(4)
+
+        def read() -> None:
+            start.wait()
+            seen.append([whole(event) for event in reversed(events)][::-1])
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        expected = [(k + 1, event.id, "AttendeeAdded", "123456789012", "us-east-1", NOON, "m-1", f"id-{k}", None,
+                     event.to_json()) for k, event in enumerate(events)]
+        assert seen == [expected] * 4
+        assert events[0].id.endswith("000000000005") and events[63].id.endswith("000000000007")
+        assert json.loads(events[9].to_json())["detail"]["externalUserId"] == "user-9"

@@ -15,9 +15,11 @@ import copy
 import difflib
 import json
 import logging
+import operator
 import threading
 import time as _time
 from collections import deque
+from itertools import repeat
 from dataclasses import dataclass
 from typing import (Any, Callable, Deque, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union,
                     overload)
@@ -97,7 +99,7 @@ class MeetingEvent:
     # The events of one ``emit_many`` share one ``_bits`` (128 per event): an
     # event's own are the 128 at ``_at`` (0 when unset).
     __slots__ = ("seq", "id", "type", "account", "region", "time", "meeting_id", "attendee_id", "detail",
-                 "notifications", "_bits", "_at", "_src", "_more")
+                 "notifications", "_bits", "_at", "_src", "_more", "_group")
 
     seq: int
     id: str
@@ -127,7 +129,15 @@ class MeetingEvent:
             put(self, "detail", detail)
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached for a slot not yet set: ``id`` or ``detail`` of an emitted event.
+        # Only reached for a slot not yet set: ``id`` or ``detail`` of an emitted
+        # event, or any field of one ``emit_many`` made (filled in from its group).
+        try:
+            group = object.__getattribute__(self, "_group")
+        except AttributeError:
+            pass
+        else:
+            _fill_from_group(self, group)
+            return getattr(self, name)
         if name == "detail":
             value: Any = self._build_detail()
         elif name == "id":
@@ -138,7 +148,10 @@ class MeetingEvent:
                 at = 0
             value = _uuid4(bits >> (128 * at) & _MASK128)
         else:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            try:   # a field another thread filled in from the group since this lookup missed it
+                return object.__getattribute__(self, name)
+            except AttributeError:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
         object.__setattr__(self, name, value)
         return value
 
@@ -190,6 +203,39 @@ class MeetingEvent:
     def to_json(self) -> str:
         """``envelope()`` as JSON (what an SQS queue or SNS topic receives)."""
         return json.dumps(self.envelope(), separators=(",", ":"))
+
+
+def _fill_from_group(event: MeetingEvent, group: Tuple[Any, ...]) -> None:
+    """Set the fields of an ``emit_many`` event from its group: (first seq,
+    type, account, region, time, meeting_id, notifications, bits, source,
+    AttendeeIds, ExternalUserIds) and its own ``_at``.  Two threads
+    filling one event at once write the same values.  The group goes once read."""
+    first, type_, account, region, time, meeting_id, notifications, bits, source, ids, external_ids = group
+    at = object.__getattribute__(event, "_at")
+    put = object.__setattr__
+    put(event, "type", type_)
+    put(event, "account", account)
+    put(event, "region", region)
+    put(event, "time", time)
+    put(event, "meeting_id", meeting_id)
+    put(event, "attendee_id", ids[at])
+    put(event, "notifications", notifications)
+    put(event, "_bits", bits)
+    put(event, "_src", source)
+    put(event, "_more", external_ids[at])
+    put(event, "seq", first + at)
+    try:
+        object.__delattr__(event, "_group")
+    except AttributeError:   # another thread filled it in too
+        pass
+
+
+_NEW = object.__new__
+# The slots' own setters: ``emit_many`` sets two fields of each new event in C.
+_SET_AT = MeetingEvent._at.__set__           # type: ignore[attr-defined]
+_SET_GROUP = MeetingEvent._group.__set__     # type: ignore[attr-defined]
+_ATTENDEE_ID = operator.attrgetter("attendee_id")
+_EXTERNAL_USER_ID = operator.attrgetter("external_user_id")
 
 
 class _BlankEvent:
@@ -393,27 +439,17 @@ class EventLog(Sequence[MeetingEvent]):
         count = len(attendees)
         if not count:
             return
-        blank = _BlankEvent
-        made: List[Any] = []
-        keep = made.append
+        # Each event is made and given its ``_at`` and ``_group`` in C (no
+        # Python per attendee); every other field is filled in from the
+        # group on first read (``_fill_from_group``).
+        made: List[Any] = list(map(_NEW, repeat(MeetingEvent, count)))
+        deque(map(_SET_AT, made, range(count)), 0)
+        ids = list(map(_ATTENDEE_ID, attendees))
+        external_ids = list(map(_EXTERNAL_USER_ID, attendees))
         with self._mutex._lock:
             first = self._seq + 1
-            for seq, at, attendee in zip(range(first, first + count), range(count), attendees):
-                event: Any = blank()
-                event.seq = seq
-                event.type = type
-                event.account = account
-                event.region = region
-                event.time = time
-                event.meeting_id = meeting_id
-                event.attendee_id = attendee.attendee_id
-                event.notifications = notifications
-                event._bits = bits
-                event._at = at
-                event._src = source
-                event._more = attendee.external_user_id
-                event.__class__ = MeetingEvent
-                keep(event)
+            group = (first, type, account, region, time, meeting_id, notifications, bits, source, ids, external_ids)
+            deque(map(_SET_GROUP, made, repeat(group, count)), 0)
             self._seq = first + count - 1
             self._events.extend(made)
             if self._waiting:
