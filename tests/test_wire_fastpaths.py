@@ -158,3 +158,47 @@ def test_the_written_serializer_makes_the_general_bytes(operation):
     for result in results:
         fast, general = op.serialize(result, "rid"), op.serialize_general(copy.deepcopy(result), "rid")
         assert (fast.status, fast.headers, fast.body) == (general.status, general.headers, general.body)
+
+
+def _lists_of_structures(document):
+    return [(key, value) for key, value in document.items()
+            if isinstance(value, list) and value and isinstance(value[0], dict)]
+
+
+LIST_CALLS = sorted(name for name in CALLS if _request(name)[4]
+                    and _lists_of_structures(json.loads(_request(name)[4])))
+
+
+def test_operations_with_lists_of_structures_are_covered():
+    assert {"BatchCreateAttendee", "CreateMeetingWithAttendees",
+            "BatchUpdateAttendeeCapabilitiesExcept"} <= set(LIST_CALLS)
+
+
+@pytest.mark.parametrize("operation", LIST_CALLS)
+def test_one_odd_item_among_good_ones_parses_as_the_general_path(operation):
+    """A list of structures is checked column by column first: an item that
+    breaks a rule anywhere in a list of good ones is still found."""
+    op, path, query, headers, body = _request(operation)
+    document = json.loads(body)
+    for key, items in _lists_of_structures(document):
+        good = items[0]
+        for odd in list(_variants(good)) + ODD_VALUES:
+            for at in (0, 4, 9):
+                batch = [copy.deepcopy(good) for _ in range(10)]
+                batch[at] = copy.deepcopy(odd)
+                _same(op, path, query, headers, json.dumps({**document, key: batch}).encode())
+
+
+@pytest.mark.parametrize("operation", LIST_CALLS)
+def test_the_column_check_passes_good_lists_and_no_bad_one(operation):
+    from chime_mock.protocol.validation import column_check
+
+    op, path, query, headers, body = _request(operation)
+    document = json.loads(body)
+    for key, items in _lists_of_structures(document):
+        check = column_check(op.input_shape.members[key].member)
+        assert check([copy.deepcopy(items[0]) for _ in range(100)])
+        for odd in _variants(items[0]):
+            if _outcome(op.parse_general, path, query, headers,
+                        json.dumps({**document, key: [odd]}).encode())[0] != "ok":
+                assert not check([copy.deepcopy(items[0]), odd]), odd

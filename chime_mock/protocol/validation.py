@@ -13,8 +13,11 @@ parameters it actually carries.
 """
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from typing import Any, Callable, Dict, List, Tuple
+from itertools import chain, repeat
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from botocore.model import Shape
 
@@ -363,6 +366,77 @@ class Unsupported(Exception):
     blobs, recursive shapes): the operation keeps the general path only."""
 
 
+# -- whole lists at once -----------------------------------------------------------
+# A list of structures (100 attendees of a batch) is checked column by column,
+# each column in C (``map``, ``set``, ``min``/``max``, ``str.join``): a
+# sufficient test.  When it holds, every item passes the per-item statements
+# ``InlineChecks`` writes; when it does not (a violation, or only something it
+# does not look into: a number, a list, a string with non-ASCII characters), the
+# per-item statements decide as before.
+_DICT_ONLY = frozenset({dict})
+_STR_ONLY = frozenset({str})
+_PRESENT = functools.partial(operator.is_not, None)
+Column = Callable[[List[Any]], bool]
+
+
+def _never(column: List[Any]) -> bool:
+    return False
+
+
+def strings_valid(lo: Optional[int], hi: Optional[int], fullmatch: Optional[Callable[[str], Any]],
+                  enum_ok: Optional[FrozenSet[str]], column: List[Any]) -> bool:
+    """True when every value of ``column`` is a ``str`` that ``string_bad`` passes
+    (False is no verdict: look at each value)."""
+    if set(map(type, column)) != _STR_ONLY:
+        return False
+    if enum_ok is not None:
+        return enum_ok.issuperset(column)
+    if (lo is not None and min(map(len, column)) < lo) or (hi is not None and max(map(len, column)) > hi):
+        return False
+    if not "".join(column).isascii():
+        return False
+    return fullmatch is None or None not in map(fullmatch, column)
+
+
+def structures_valid(known: FrozenSet[str], members: Tuple[Tuple[str, bool, Column], ...], items: List[Any]) -> bool:
+    """True when every item of ``items`` is a dict of ``known`` members only,
+    each column valid (False is no verdict)."""
+    if set(map(type, items)) != _DICT_ONLY or not known.issuperset(chain.from_iterable(items)):
+        return False
+    for name, required, valid in members:
+        column = list(map(dict.get, items, repeat(name)))
+        if not required:
+            column = list(filter(_PRESENT, column))
+            if not column:
+                continue
+        if not valid(column):
+            return False
+    return True
+
+
+def column_check(shape: Shape, stack: Tuple[str, ...] = ()) -> Column:
+    """The whole-column test of values of ``shape`` (``_never`` where there is none)."""
+    if shape.name in stack:
+        return _never
+    meta = shape.metadata
+    if shape.type_name == "string":
+        lo, hi, pattern = meta.get("min"), meta.get("max"), meta.get("pattern")
+        fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
+        enum_ok = None
+        if shape.enum:
+            enum_ok = frozenset(e for e in shape.enum
+                                if _SURROGATE.search(e) is None and (lo is None or len(e) >= lo)
+                                and (hi is None or len(e) <= hi) and (fullmatch is None or fullmatch(e) is not None))
+        return functools.partial(strings_valid, None if lo is None else int(lo), None if hi is None else int(hi),
+                                 fullmatch, enum_ok)
+    if shape.type_name == "structure":
+        required = set(shape.required_members)
+        members = tuple((name, name in required, column_check(member, stack + (shape.name,)))
+                        for name, member in shape.members.items())
+        return functools.partial(structures_valid, frozenset(shape.members), members)
+    return _never
+
+
 class InlineChecks:
     """The same constraints once more, as Python statements written from the
     model into one function per operation (``restjson.Operation``'s fast
@@ -454,6 +528,9 @@ class InlineChecks:
                 bad.append(f"len({var}) > {int(hi)}")
             lines.append(f"{indent}if {' or '.join(bad)}: {self.fail}")
             item = self.name("i", bind=False)
+            if shape.member.type_name == "structure":   # the whole list at once, else each item
+                lines.append(f"{indent}if not {self.name('_columns', column_check(shape.member, stack))}({var}):")
+                indent += " "
             lines.append(f"{indent}for {item} in {var}:")
             self.emit(shape.member, item, lines, indent + " ", stack)   # None fails the item's type test
         elif type_name == "structure":
