@@ -267,3 +267,59 @@ def test_a_batch_s_events_read_alike_from_many_threads_at_once():
         assert seen == [expected] * 4
         assert events[0].id.endswith("000000000005") and events[63].id.endswith("000000000007")
         assert json.loads(events[9].to_json())["detail"]["externalUserId"] == "user-9"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_log_read_at_any_moment_holds_what_a_log_with_a_taker_holds(seed):
+    """While nobody takes its events, a log keeps a batch as its group and
+    makes the events when read: reads between any emissions, limits, clears
+    and restores see what a log whose subscriber takes every event keeps."""
+    import random
+
+    class Person:
+        def __init__(self, k: int) -> None:
+            self.attendee_id, self.external_user_id = f"id-{k}", f"user-{k}"
+
+    rng = random.Random(seed)
+    lazy, eager = EventLog(limit=50), EventLog(limit=50)
+    eager.subscribe(lambda event: None)
+    people = [Person(k) for k in range(40)]
+
+    def same() -> None:
+        assert [whole(e) for e in lazy] == [whole(e) for e in eager]
+
+    for step in range(300):
+        roll = rng.random()
+        bits = rng.getrandbits(128 * 40)
+        if roll < 0.35:
+            batch = people[:rng.randrange(0, 40)]
+            for log in (lazy, eager):
+                log.emit_many(bits, "AttendeeAdded", "123456789012", "us-east-1", NOON + step, f"m-{step}", None,
+                              ("ext", "us-east-1"), batch)
+        elif roll < 0.6:
+            for log in (lazy, eager):
+                log.emit(bits & (1 << 128) - 1, "AttendeeJoined", "123456789012", "us-east-1", NOON + step,
+                         f"m-{step}", "a-1", None, ("ext", "us-east-1"), "u-1")
+        elif roll < 0.65:
+            limit = rng.randrange(1, 80)
+            lazy.limit = eager.limit = limit
+        elif roll < 0.68:
+            lazy.clear()
+            eager.clear()
+        elif roll < 0.71:
+            jump = lazy.cursor + rng.randrange(0, 5)
+            lazy._advance_to(jump)
+            eager._advance_to(jump)
+        elif roll < 0.8:
+            same()
+        elif roll < 0.9:
+            cursor = rng.randrange(0, lazy.cursor + 2)
+            assert [whole(e) for e in lazy.since(cursor, 30)[0]] == [whole(e) for e in eager.since(cursor, 30)[0]]
+        else:
+            index = rng.randrange(-len(eager), len(eager)) if len(eager) else None
+            if index is not None:
+                assert whole(lazy[index]) == whole(eager[index])
+            assert [whole(e) for e in lazy.filter(meeting_id=f"m-{step - 1}")] == \
+                [whole(e) for e in eager.filter(meeting_id=f"m-{step - 1}")]
+        assert len(lazy) == len(eager) and lazy.cursor == eager.cursor
+    same()

@@ -230,6 +230,16 @@ def _fill_from_group(event: MeetingEvent, group: Tuple[Any, ...]) -> None:
         pass
 
 
+def _group_events(group: Tuple[Any, ...], start: int, count: int) -> List[Any]:
+    """Events ``start`` to ``start + count`` of an ``emit_many`` group: each made
+    and given its ``_at`` and ``_group`` in C (no Python per event); every other
+    field is filled in from the group on first read (``_fill_from_group``)."""
+    made: List[Any] = list(map(_NEW, repeat(MeetingEvent, count)))
+    deque(map(_SET_AT, made, range(start, start + count)), 0)
+    deque(map(_SET_GROUP, made, repeat(group, count)), 0)
+    return made
+
+
 _NEW = object.__new__
 # The slots' own setters: ``emit_many`` sets two fields of each new event in C.
 _SET_AT = MeetingEvent._at.__set__           # type: ignore[attr-defined]
@@ -363,7 +373,10 @@ class EventLog(Sequence[MeetingEvent]):
         # ``_mutex`` is the condition's lock: ``with self._mutex`` where nothing waits (a call less).
         self._mutex = ForkSafeLock(reentrant=False)
         self._cond = threading.Condition(self._mutex)  # type: ignore[arg-type]
-        self._events: Deque[MeetingEvent] = deque(maxlen=self._limit)
+        # The kept events, oldest first; the newest ``_unmade`` places may hold
+        # an ``emit_many`` group instead of its event (``_make_kept``).
+        self._events: Deque[Any] = deque(maxlen=self._limit)
+        self._unmade = 0
         self._deliveries: Deque[DeliveryRecord] = deque(maxlen=self._limit)
         self._seq = 0
         self._waiting = 0
@@ -415,6 +428,8 @@ class EventLog(Sequence[MeetingEvent]):
             event.seq = self._seq = self._seq + 1
             event.__class__ = MeetingEvent
             self._events.append(event)
+            if self._unmade:
+                self._unmade += 1
             if self._waiting:
                 self._cond.notify_all()
             if self._subscribers:
@@ -439,35 +454,60 @@ class EventLog(Sequence[MeetingEvent]):
         count = len(attendees)
         if not count:
             return
-        # Each event is made and given its ``_at`` and ``_group`` in C (no
-        # Python per attendee); every other field is filled in from the
-        # group on first read (``_fill_from_group``).
-        made: List[Any] = list(map(_NEW, repeat(MeetingEvent, count)))
-        deque(map(_SET_AT, made, range(count)), 0)
         ids = list(map(_ATTENDEE_ID, attendees))
         external_ids = list(map(_EXTERNAL_USER_ID, attendees))
         with self._mutex._lock:
             first = self._seq + 1
             group = (first, type, account, region, time, meeting_id, notifications, bits, source, ids, external_ids)
-            deque(map(_SET_GROUP, made, repeat(group, count)), 0)
             self._seq = first + count - 1
-            self._events.extend(made)
-            if self._waiting:
-                self._cond.notify_all()
+            made: Optional[List[Any]] = None
             if self._subscribers:
                 # One answer for the emission: its events differ only in their attendee.
                 skips = self._skips
+                skipped = False
                 if skips is not None:
                     try:
-                        if skips(made[0]):
-                            return
+                        skipped = skips(_group_events(group, 0, 1)[0])
                     except Exception:   # a ``skips`` that fails skips nothing
                         pass
-                self._pending.extend(made)
+                if not skipped:
+                    made = _group_events(group, 0, count)
+                    self._pending.extend(made)
+            if made is None:
+                # Nobody takes them now: the log keeps the group once per event
+                # (no object each), made into events when the log is read.
+                self._events.extend(repeat(group, count))
+                self._unmade += count
+            else:
+                self._events.extend(made)
+                if self._unmade:
+                    self._unmade += count
+            if self._waiting:
+                self._cond.notify_all()
+
+    def _make_kept(self) -> None:
+        """Turn the groups the newest ``_unmade`` places of the log hold into
+        their events (caller holds the lock).  The log's places hold
+        consecutive seqs ending at ``_seq``: a group at seq ``s`` is its
+        event ``s - first``."""
+        events = self._events
+        count = min(self._unmade, len(events))
+        self._unmade = 0
+        if not count:
+            return
+        kept = list(events)
+        newest = self._seq
+        tail = [item if type(item) is MeetingEvent else _group_events(item, seq - item[0], 1)[0]
+                for seq, item in zip(range(newest - count + 1, newest + 1), kept[-count:])]
+        events.clear()
+        events.extend(kept[:-count])
+        events.extend(tail)
 
     def _advance_to(self, seq: int) -> None:
         """Continue numbering after ``seq`` (never backwards): snapshot restore."""
         with self._cond:
+            if self._unmade:
+                self._make_kept()    # while the places still end at ``_seq``
             self._seq = max(self._seq, seq)
 
     def dispatch(self, blocking: bool = True) -> None:
@@ -554,12 +594,16 @@ class EventLog(Sequence[MeetingEvent]):
 
     def __getitem__(self, index: Union[int, slice]) -> Union[MeetingEvent, List[MeetingEvent]]:
         with self._cond:
+            if self._unmade:
+                self._make_kept()
             if isinstance(index, slice):
                 return list(self._events)[index]
-            return self._events[index]
+            return self._events[index]  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[MeetingEvent]:
         with self._cond:
+            if self._unmade:
+                self._make_kept()
             return iter(list(self._events))
 
     def __repr__(self) -> str:
@@ -572,12 +616,15 @@ class EventLog(Sequence[MeetingEvent]):
         also matches that attendee's content-share events."""
         match = _Match(type, meeting_id, attendee_id)
         with self._cond:
+            if self._unmade:
+                self._make_kept()
             return [event for event in self._events if match(event)]
 
     def clear(self) -> None:
         """Forget the kept events and delivery records (``seq`` counts on)."""
         with self._cond:
             self._events.clear()
+            self._unmade = 0
             self._deliveries.clear()
 
     def _after(self, cursor: int) -> List[MeetingEvent]:
@@ -585,6 +632,8 @@ class EventLog(Sequence[MeetingEvent]):
         events = self._events
         if not events or cursor >= self._seq:
             return []
+        if self._unmade:
+            self._make_kept()
         start = max(0, cursor - events[0].seq + 1)
         if start == 0:
             return list(events)
