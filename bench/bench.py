@@ -10,6 +10,9 @@ Run from the repository root (never part of the test suite)::
     python bench/bench.py --opcodes GetMeeting CreateAttendee [--calls 50]
                                            # Python opcodes per call against the unsigned floor
                                            # (a count other load does not move)
+    python bench/bench.py --instructions GetMeeting BatchCreateAttendee
+                                           # machine instructions per call (valgrind), the same
+                                           # comparison, and the C functions the difference is in
 
 Prints ONE table (measure, measured, target, PASS/FAIL) and exits 1 when a
 target is missed.
@@ -719,6 +722,87 @@ def opcodes(names: List[str], calls: int) -> str:
     return buf.getvalue()
 
 
+# -- machine instructions (valgrind) --------------------------------------------------------------
+#: C functions of the interpreter's cyclic garbage collector, summed as one line.
+GC_FUNCTIONS = ("subtype_traverse", "visit_decref", "visit_reachable", "gc_collect_main", "dict_traverse",
+                "list_traverse", "tupletraverse", "move_unreachable", "update_refs", "subtract_refs",
+                "deduce_unreachable", "gc_collect_with_callback", "gc_collect_generations")
+
+
+def _instruction_run(name: str, side: str, calls: int) -> None:
+    """The child of ``instructions``: ``calls`` calls of one side, after an
+    untimed setup sized for the largest run (so only the calls differ)."""
+    op = OP_BY_NAME[name]
+    case = chime_case(op, 40) if side == "chime" else floor_case(op, 40, True)
+    fn = case.setup()
+    fn(-1)
+    gc.collect()
+    for i in range(calls):
+        fn(i)
+
+
+def _cachegrind_functions(path: str) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    function = None
+    with open(path) as handle:
+        for line in handle:
+            if line.startswith("fn="):
+                function = line[3:].strip()
+            elif function is not None and line[:1].isdigit():
+                parts = line.split()
+                if len(parts) >= 2:
+                    counts[function] = counts.get(function, 0) + int(parts[1])
+    return counts
+
+
+def instructions(names: List[str], few: int = 2, many: int = 22) -> str:
+    """Machine instructions per call, chime_mock against the unsigned floor,
+    counted by valgrind (cachegrind, no cache simulation): like ``--opcodes``
+    a count other load does not move, and it also sees the C code (the JSON
+    codec, dict lookups, memory, the cyclic garbage collector).  Each side
+    runs in a child process twice, with ``few`` and ``many`` calls after the
+    same setup; the difference divided by ``many - few`` is one call."""
+    import shutil
+    import tempfile
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    unknown = [name for name in names if name not in OP_BY_NAME]
+    if unknown:
+        raise SystemExit(f"--instructions: unknown operation(s) {', '.join(unknown)}")
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    buf = io.StringIO()
+    buf.write(f"\nMachine instructions per call (valgrind; {many} - {few} calls):\n\n| operation | floor | "
+              f"chime_mock call | ratio |\n| --- | ---: | ---: | ---: |\n")
+    details = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            per: Dict[str, Dict[str, float]] = {}
+            for side in ("floor", "chime"):
+                runs = []
+                for calls in (few, many):
+                    out = os.path.join(tmp, f"{name}-{side}-{calls}.out")
+                    subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
+                                    sys.executable, os.path.abspath(__file__), "--_instruction-run", name, side,
+                                    str(calls)], env=env, check=True, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+                    runs.append(_cachegrind_functions(out))
+                per[side] = {fn: (runs[1].get(fn, 0) - runs[0].get(fn, 0)) / (many - few)
+                             for fn in set(runs[0]) | set(runs[1])}
+            floor, chime = sum(per["floor"].values()), sum(per["chime"].values())
+            buf.write(f"| {OP_BY_NAME[name].label} | {floor:,.0f} | {chime:,.0f} | {chime / floor:.3f}x |\n")
+            extra: Dict[str, float] = {}
+            for fn in set(per["floor"]) | set(per["chime"]):
+                key = "cyclic garbage collector" if fn in GC_FUNCTIONS else fn
+                extra[key] = extra.get(key, 0.0) + per["chime"].get(fn, 0.0) - per["floor"].get(fn, 0.0)
+            details.append((OP_BY_NAME[name].label, chime - floor, extra))
+    for label, total, extra in details:
+        buf.write(f"\n{label}: where chime_mock's {total:,.0f} more instructions per call go "
+                  f"(C functions, chime_mock minus floor; the interpreter loop is the Python code)\n\n")
+        for fn, n in sorted(extra.items(), key=lambda kv: -kv[1])[:12]:
+            buf.write(f"    {n:12,.0f}  {n / total:6.1%}  {fn}\n")
+    return buf.getvalue()
+
+
 # -- report -------------------------------------------------------------------------------------
 def fmt_us(ns: float) -> str:
     us = ns / 1000
@@ -734,7 +818,18 @@ def main() -> int:
                         help="calls profiled by --profile (default 2000) or counted by --opcodes (default 50)")
     parser.add_argument("--opcodes", metavar="OP", nargs="+",
                         help="print Python opcodes per call of each OP, chime_mock against the unsigned floor, and stop")
+    parser.add_argument("--instructions", metavar="OP", nargs="+",
+                        help="print machine instructions per call of each OP (valgrind), chime_mock against the "
+                             "unsigned floor, and where the difference goes, and stop")
+    parser.add_argument("--_instruction-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args._instruction_run:
+        name, side, calls = args._instruction_run
+        _instruction_run(name, side, int(calls))
+        return 0
+    if args.instructions:
+        print(instructions(args.instructions))
+        return 0
     if args.opcodes:
         print(opcodes(args.opcodes, args.calls if args.calls != 2000 else 50))
         return 0
