@@ -281,14 +281,18 @@ def opcodes(calls: int) -> str:
     from waitress.parser import HTTPRequestParser
     from waitress.task import WSGITask
 
-    from chime_mock.doors.server.app import make_app
-    from chime_mock.service.pipeline import ChimeService
+    from chime_mock.doors.server import cli
 
     namespace: Dict[str, object] = {}
     exec(HELLO_LAUNCHER.split("app_module.make_app")[0].split("from chime_mock.doors.server import cli")[1],
          namespace)
     hello = namespace["Hello"]()                      # type: ignore[operator]
-    chime = make_app(ChimeService(account_id=ACCOUNT))
+    # the service and app as ``serve`` makes them (journal and event limits, deliveries attached)
+    parser = cli.build_parser()
+    args = parser.parse_args(["serve", "--port", "0", "--account-id", ACCOUNT])
+    service = cli._make_service(args, parser)
+    chime = cli._make_app(service, args, parser)[0]
+    deliveries = cli._start_deliveries(service, args)
     adj = Adjustments(ident="chime_mock")
     host = "127.0.0.1:8080"
 
@@ -368,6 +372,7 @@ def opcodes(calls: int) -> str:
             shown = os.path.relpath(filename, ROOT) if filename.startswith(ROOT) else \
                 "/".join(filename.split(os.sep)[-2:])
             out.append(f"    {n / calls:8.1f}  {shown} {func}")
+    deliveries.close(timeout=0)
     return "\n".join(out)
 
 
