@@ -305,6 +305,7 @@ class ChimeApp:
         busy.append(None)
         try:
             get = environ.get
+            method = get("REQUEST_METHOD")
             try:
                 # ``answer`` and ``_api_call`` inlined (the same steps): this runs on every request
                 target = get("REQUEST_URI") or get("RAW_URI")
@@ -317,21 +318,19 @@ class ChimeApp:
                         status, headers, body = self._refused_body(environ, error)
                     else:
                         access_key, scope_region = credential_scope(get("HTTP_AUTHORIZATION"))
-                        wire = answer(self.service, get("REQUEST_METHOD") or "GET",
+                        wire = answer(self.service, method or "GET",
                                       f"{get('wsgi.url_scheme', 'http')}://{host}{target}", EnvironHeaders(environ),
                                       body, scope_region=scope_region, access_key=access_key)
                         status, headers, body = wire.status, list(wire.headers.items()), wire.body
                 else:
                     status, headers, body = self._answer(environ)
             except Exception:  # never a traceback on the wire: a bug is a logged 500
-                log.exception("chime_mock server failed on %s %s", get("REQUEST_METHOD"), get("PATH_INFO"))
+                log.exception("chime_mock server failed on %s %s", method, get("PATH_INFO"))
                 status, headers, body = error_answer(
                     500, "ServiceFailureException", "chime_mock failed while answering this request; "
                     "see the server's log", self.service.ids.uuid4())
             start_response(_STATUS_LINES.get(status) or f"{status} {_REASONS.get(status, 'Status')}", headers)
-            if get("REQUEST_METHOD") == "HEAD":
-                return [b""]
-            return [body]
+            return [b""] if method == "HEAD" else [body]
         finally:
             busy.pop()
 
