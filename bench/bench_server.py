@@ -5,6 +5,9 @@ Run from the repository root (needs waitress; never part of the test suite)::
 
     python bench/bench_server.py            # 8 slices of 0.6 s per side and cell (about 2 minutes)
     python bench/bench_server.py --quick    # 3 slices of 0.4 s (about 30 s)
+    python bench/bench_server.py --opcodes  # Python opcodes per request in a worker thread,
+                                            # chime against hello (in-process, no sockets;
+                                            # a count the machine's load does not move)
 
 Both servers are ``python -m chime_mock serve --port 0`` processes: the
 hello one runs the very same ``serve`` code (same waitress, threads, limits,
@@ -242,6 +245,137 @@ def reset(port: int) -> None:
     call(port, "POST", "/_chime_mock/reset", {})
 
 
+# -- opcodes per request (in-process) ---------------------------------------------------------
+class _Channel:
+    """What a waitress ``WSGITask`` uses of its channel and server, without sockets."""
+
+    def __init__(self, application: object) -> None:
+        from waitress.adjustments import Adjustments
+
+        self.adj = Adjustments(ident="chime_mock")
+        self.server = self
+        self.application = application
+        self.effective_port = 8080
+        self.server_name = "localhost"
+        self.addr = ("127.0.0.1", 50000)
+        self.connected = True
+        self.written: List[bytes] = []
+
+    def write_soon(self, data: bytes) -> int:
+        self.written.append(data)
+        return len(data)
+
+    def check_client_disconnected(self) -> bool:
+        return False
+
+
+def opcodes(calls: int) -> str:
+    """Python opcodes a waitress worker thread runs per request (``WSGITask.service``:
+    the environ, the app, start_response, the response head), chime against the
+    hello app of HELLO_LAUNCHER, with the requests the load generator sends;
+    and the chime app's functions by their share.  Counted with ``sys.settrace``
+    opcode events, so the machine's load does not move it.  The I/O thread's
+    part (parsing the request, sending the answer) is the same for both apps and
+    left out; the request is parsed outside the count."""
+    from waitress.adjustments import Adjustments
+    from waitress.parser import HTTPRequestParser
+    from waitress.task import WSGITask
+
+    from chime_mock.doors.server import cli
+
+    namespace: Dict[str, object] = {}
+    exec(HELLO_LAUNCHER.split("app_module.make_app")[0].split("from chime_mock.doors.server import cli")[1],
+         namespace)
+    hello = namespace["Hello"]()                      # type: ignore[operator]
+    # the service and app as ``serve`` makes them (journal and event limits, deliveries attached)
+    parser = cli.build_parser()
+    args = parser.parse_args(["serve", "--port", "0", "--account-id", ACCOUNT])
+    service = cli._make_service(args, parser)
+    chime = cli._make_app(service, args, parser)[0]
+    deliveries = cli._start_deliveries(service, args)
+    adj = Adjustments(ident="chime_mock")
+    host = "127.0.0.1:8080"
+
+    def serve(application: object, request: bytes) -> bytes:
+        parser = HTTPRequestParser(adj)
+        while request and not parser.completed:       # as waitress's channel feeds it
+            request = request[parser.received(request):]
+        channel = _Channel(application)
+        task = WSGITask(channel, parser)
+        counting[0] = True
+        task.service()
+        counting[0] = False
+        return b"".join(channel.written)
+
+    counting = [False]
+    counts: Dict[Tuple[str, str], int] = {}
+
+    def trace(frame: object, event: str, arg: object) -> object:
+        if not counting[0]:
+            return None
+        frame.f_trace_opcodes = True                  # type: ignore[attr-defined]
+        if event == "opcode":
+            code = frame.f_code                       # type: ignore[attr-defined]
+            key = (code.co_filename, f"{code.co_name}:{code.co_firstlineno}")
+            counts[key] = counts.get(key, 0) + 1
+        return trace
+
+    def run(application: object, requests: List[bytes]) -> Dict[Tuple[str, str], int]:
+        for request in requests[:2]:                  # warm: caches, the first Host
+            serve(application, request)
+        counts.clear()
+        sys.settrace(trace)
+        try:
+            for request in requests[2:]:
+                answer = serve(application, request)
+                if answer[9:10] != b"2":
+                    raise SystemExit(f"--opcodes: {answer[:300]!r}")
+        finally:
+            sys.settrace(None)
+        return dict(counts)
+
+    def create_meeting() -> str:
+        body = json.dumps({"ClientRequestToken": f"o-{time.time_ns()}", "ExternalMeetingId": "opcodes",
+                           "MediaRegion": "us-east-1"}).encode()
+        answer = serve(chime, build_request("POST", host, "/meetings", body))
+        if answer[9:10] != b"2":
+            raise SystemExit(f"--opcodes: CreateMeeting answered {answer[:400]!r}")
+        return str(json.loads(answer.split(b"\r\n\r\n", 1)[1])["Meeting"]["MeetingId"])
+
+    pkg = os.path.join(ROOT, "chime_mock") + os.sep
+    cases = {"GetMeeting": lambda mid: [build_request("GET", host, f"/meetings/{mid}")] * (calls + 2),
+             "CreateAttendee": lambda mid: [build_request("POST", host, f"/meetings/{mid}/attendees",
+                                                           json.dumps({"ExternalUserId": f"u-{k}"}).encode())
+                                            for k in range(calls + 2)]}
+    out = [f"\nPython opcodes per request in a waitress worker thread ({calls} requests each; "
+           f"WSGITask.service, request parsed outside the count):\n",
+           "| operation | hello | chime | chime - hello | of which chime_mock/doors/server | "
+           "chime_mock elsewhere |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    tops = []
+    for name, make in cases.items():
+        requests = make(create_meeting())
+        hello_counts = run(hello, requests)
+        h = sum(hello_counts.values()) / calls
+        chime_counts = run(chime, requests)
+        c = sum(chime_counts.values()) / calls
+        server = sum(n for (f, _), n in chime_counts.items() if f.startswith(pkg + "doors" + os.sep + "server"))
+        own = sum(n for (f, _), n in chime_counts.items() if f.startswith(pkg))
+        out.append(f"| {name} | {h:,.0f} | {c:,.0f} | {c - h:,.0f} | {server / calls:,.0f} | "
+                   f"{(own - server) / calls:,.0f} |")
+        tops.append((name, chime_counts, hello_counts))
+    for name, chime_counts, hello_counts in tops:
+        out.append(f"\n{name}: functions by opcodes per request, chime side minus hello side\n")
+        diff = {key: n - hello_counts.get(key, 0) for key, n in chime_counts.items()}
+        for (filename, func), n in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:30]:
+            if not n:
+                break
+            shown = os.path.relpath(filename, ROOT) if filename.startswith(ROOT) else \
+                "/".join(filename.split(os.sep)[-2:])
+            out.append(f"    {n / calls:8.1f}  {shown} {func}")
+    deliveries.close(timeout=0)
+    return "\n".join(out)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 slices of 0.4 s per side and cell")
@@ -252,7 +386,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, help="worker threads of both servers (serve --threads; default 8)")
     parser.add_argument("--switch-interval", type=float, metavar="S",
                         help="sys.setswitchinterval(S) in both servers (Python's default 0.005), to study the GIL")
+    parser.add_argument("--opcodes", action="store_true",
+                        help="print Python opcodes per request in a worker thread, chime against hello "
+                             "(in-process, no servers), and stop")
+    parser.add_argument("--calls", type=int, default=200, help="requests counted by --opcodes (default 200)")
     args = parser.parse_args(argv)
+    if args.opcodes:
+        print(opcodes(args.calls))
+        return 0
     seconds = args.seconds or (0.4 if args.quick else 0.6)
     rounds = args.rounds or (3 if args.quick else 8)
     warmup = 0.15

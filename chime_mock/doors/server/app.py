@@ -135,20 +135,26 @@ def read_body(environ: Dict[str, Any], limit: int) -> bytes:
     without reading the rest).  Honours ``Content-Length``; without one (a
     chunked request the server decodes for us) reads to the end."""
     stream = environ.get("wsgi.input")
-    length_text = environ.get("CONTENT_LENGTH") or ""
+    length_text = environ.get("CONTENT_LENGTH")
     if length_text:
-        try:
+        if length_text.isdecimal() and len(length_text) < 16:   # the usual value: a number to int()
             length = int(length_text)
-        except ValueError:
-            raise ValueError(f"Content-Length {length_text!r} is not a number") from None
-        if length < 0:
-            raise ValueError(f"Content-Length {length_text!r} is negative")
+        else:
+            try:
+                length = int(length_text)
+            except ValueError:
+                raise ValueError(f"Content-Length {length_text!r} is not a number") from None
+            if length < 0:
+                raise ValueError(f"Content-Length {length_text!r} is negative")
         if length > limit:
             raise RequestTooLarge(length)
         if length == 0 or stream is None:
             return b""
-        parts: List[bytes] = []
-        remaining = length
+        body: bytes = stream.read(length)   # the whole body at once from a buffered stream
+        if len(body) >= length or not body:
+            return body
+        parts = [body]
+        remaining = length - len(body)
         while remaining > 0:
             chunk = stream.read(remaining)
             if not chunk:
@@ -156,19 +162,22 @@ def read_body(environ: Dict[str, Any], limit: int) -> bytes:
             parts.append(chunk)
             remaining -= len(chunk)
         return b"".join(parts)
-    chunked = "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower()
-    if stream is None or not (chunked or environ.get("wsgi.input_terminated")):
+    if stream is None or not (environ.get("wsgi.input_terminated")
+                              or "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower()):
         return b""
-    parts = []
-    size = 0
+    chunk = stream.read(min(65536, limit + 1))
+    if not chunk:                          # no body (a GET): one read of an empty stream
+        return b""
+    parts = [chunk]
+    size = len(chunk)
     while True:
+        if size > limit:
+            raise RequestTooLarge(size)
         chunk = stream.read(min(65536, limit + 1 - size))
         if not chunk:
             break
         parts.append(chunk)
         size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(size)
     return b"".join(parts)
 
 
@@ -295,18 +304,33 @@ class ChimeApp:
         busy = self._busy
         busy.append(None)
         try:
+            get = environ.get
+            method = get("REQUEST_METHOD")
             try:
-                status, headers, body = self.answer(environ)
+                # ``answer`` and ``_api_call`` inlined (the same steps): this runs on every request
+                target = get("REQUEST_URI") or get("RAW_URI")
+                host = get("HTTP_HOST")
+                if host in self._api_hosts and target and target != "/" and "://" not in target \
+                        and not target.startswith(_NOT_API_PREFIXES):
+                    try:
+                        body = read_body(environ, self.max_body)
+                    except (RequestTooLarge, ValueError) as error:
+                        status, headers, body = self._refused_body(environ, error)
+                    else:
+                        access_key, scope_region = credential_scope(get("HTTP_AUTHORIZATION"))
+                        wire = answer(self.service, method or "GET",
+                                      f"{get('wsgi.url_scheme', 'http')}://{host}{target}", EnvironHeaders(environ),
+                                      body, scope_region=scope_region, access_key=access_key)
+                        status, headers, body = wire.status, list(wire.headers.items()), wire.body
+                else:
+                    status, headers, body = self._answer(environ)
             except Exception:  # never a traceback on the wire: a bug is a logged 500
-                log.exception("chime_mock server failed on %s %s", environ.get("REQUEST_METHOD"),
-                              environ.get("PATH_INFO"))
+                log.exception("chime_mock server failed on %s %s", method, get("PATH_INFO"))
                 status, headers, body = error_answer(
                     500, "ServiceFailureException", "chime_mock failed while answering this request; "
                     "see the server's log", self.service.ids.uuid4())
             start_response(_STATUS_LINES.get(status) or f"{status} {_REASONS.get(status, 'Status')}", headers)
-            if environ.get("REQUEST_METHOD") == "HEAD":
-                return [b""]
-            return [body]
+            return [b""] if method == "HEAD" else [body]
         finally:
             busy.pop()
 
@@ -317,32 +341,38 @@ class ChimeApp:
         ``Host``) the general one, which gives the same answer to any request."""
         get = environ.get
         target = get("REQUEST_URI") or get("RAW_URI")
-        if target and target != "/" and "://" not in target and not target.startswith(_NOT_API_PREFIXES):
-            host = get("HTTP_HOST")
-            if host is not None and host in self._api_hosts:
-                return self._api_call(environ, get("REQUEST_METHOD") or "GET", target, host)
+        host = get("HTTP_HOST")
+        if host in self._api_hosts and target and target != "/" and "://" not in target \
+                and not target.startswith(_NOT_API_PREFIXES):
+            return self._api_call(environ, get("REQUEST_METHOD") or "GET", target, host)
         return self._answer(environ)
+
+    def _refused_body(self, environ: Dict[str, Any], error: Exception) -> Answer:
+        """The 413 (``RequestTooLarge``) or 400 (``ValueError``) answer for a body ``read_body`` refused."""
+        if isinstance(error, RequestTooLarge):
+            environ["chime_mock.close"] = True
+            return error_answer(413, "RequestEntityTooLargeException",
+                                f"The request body is larger than this server accepts ({self.max_body} bytes)")
+        return error_answer(400, "BadRequestException", str(error))
 
     def _body(self, environ: Dict[str, Any]) -> Tuple[bytes, Optional[Answer]]:
         """The request's body, or the 413/400 answer when it cannot be read."""
         try:
             return read_body(environ, self.max_body), None
-        except RequestTooLarge:
-            environ["chime_mock.close"] = True
-            return b"", error_answer(413, "RequestEntityTooLargeException",
-                                     f"The request body is larger than this server accepts ({self.max_body} bytes)")
-        except ValueError as exc:
-            return b"", error_answer(400, "BadRequestException", str(exc))
+        except (RequestTooLarge, ValueError) as error:
+            return b"", self._refused_body(environ, error)
 
     def _api_call(self, environ: Dict[str, Any], method: str, target: str, host: str) -> Answer:
         """An API call (its target is neither a control route nor the dashboard's
         ``/``) whose ``Host`` is a name this server answers API calls under:
         ``_answer`` without the checks that cannot fail for it."""
-        body, unreadable = self._body(environ)
-        if unreadable is not None:
-            return unreadable
-        access_key, scope_region = credential_scope(environ.get("HTTP_AUTHORIZATION"))
-        wire = answer(self.service, method, f"{environ.get('wsgi.url_scheme', 'http')}://{host}{target}",
+        get = environ.get
+        try:
+            body = read_body(environ, self.max_body)
+        except (RequestTooLarge, ValueError) as error:
+            return self._refused_body(environ, error)
+        access_key, scope_region = credential_scope(get("HTTP_AUTHORIZATION"))
+        wire = answer(self.service, method, f"{get('wsgi.url_scheme', 'http')}://{host}{target}",
                       EnvironHeaders(environ), body, scope_region=scope_region, access_key=access_key)
         return wire.status, list(wire.headers.items()), wire.body
 
