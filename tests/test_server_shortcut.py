@@ -1,4 +1,4 @@
-"""The server app's short way for API calls (``ChimeApp._api_call``) and its
+"""The server app's short way for API calls (in ``ChimeApp.answer``) and its
 remembered answers give what the general path gives (issue 19)."""
 from __future__ import annotations
 

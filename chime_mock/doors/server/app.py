@@ -75,7 +75,7 @@ class RequestTooLarge(ChimeMockError):
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "localhost.localdomain"})
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NO_HOST_CHARS = frozenset("/?#@\\ \t")
-#: Targets ``ChimeApp._api_call`` leaves to the general path: control routes and
+#: Targets ``ChimeApp.answer``'s short way leaves to the general path: control routes and
 #: the dashboard's ``/`` (with a query; ``/`` alone is compared whole).
 _NOT_API_PREFIXES = ("/_chime_mock", "/?")
 #: How many accepted ``Host`` values an app remembers (cleared when full).
@@ -281,7 +281,7 @@ class ChimeApp:
     @allowed_hosts.setter
     def allowed_hosts(self, hosts: FrozenSet[str]) -> None:
         self._allowed_hosts = frozenset(hosts)
-        # ``Host`` values accepted on API routes, for ``_api_call``: judged by the names above
+        # ``Host`` values accepted on API routes, for ``answer``'s short way: judged by the names above
         self._api_hosts = {}
 
     # -- in-flight bookkeeping, for a clean shutdown -----------------------------------------
@@ -307,23 +307,7 @@ class ChimeApp:
             get = environ.get
             method = get("REQUEST_METHOD")
             try:
-                # ``answer`` and ``_api_call`` inlined (the same steps): this runs on every request
-                target = get("REQUEST_URI") or get("RAW_URI")
-                host = get("HTTP_HOST")
-                if host in self._api_hosts and target and target != "/" and "://" not in target \
-                        and not target.startswith(_NOT_API_PREFIXES):
-                    try:
-                        body = read_body(environ, self.max_body)
-                    except (RequestTooLarge, ValueError) as error:
-                        status, headers, body = self._refused_body(environ, error)
-                    else:
-                        access_key, scope_region = credential_scope(get("HTTP_AUTHORIZATION"))
-                        wire = answer(self.service, method or "GET",
-                                      f"{get('wsgi.url_scheme', 'http')}://{host}{target}", EnvironHeaders(environ),
-                                      body, scope_region=scope_region, access_key=access_key)
-                        status, headers, body = wire.status, list(wire.headers.items()), wire.body
-                else:
-                    status, headers, body = self._answer(environ)
+                status, headers, body = self.answer(environ)
             except Exception:  # never a traceback on the wire: a bug is a logged 500
                 log.exception("chime_mock server failed on %s %s", method, get("PATH_INFO"))
                 status, headers, body = error_answer(
@@ -335,16 +319,26 @@ class ChimeApp:
             busy.pop()
 
     def answer(self, environ: Dict[str, Any]) -> Answer:
-        """The answer to one request.  An API call whose ``Host`` value was
-        accepted before takes the short way (``_api_call``); everything else
-        (control routes, the dashboard, a new or refused ``Host``, no
-        ``Host``) the general one, which gives the same answer to any request."""
+        """The answer to one request.  An API call (its target neither a
+        control route nor the dashboard's ``/``) whose ``Host`` value was
+        accepted before takes the short way here: ``_answer`` without the
+        checks that cannot fail for it.  Everything else (control routes,
+        the dashboard, a new or refused ``Host``, no ``Host``) takes the
+        general one, which gives the same answer to any request."""
         get = environ.get
         target = get("REQUEST_URI") or get("RAW_URI")
         host = get("HTTP_HOST")
         if host in self._api_hosts and target and target != "/" and "://" not in target \
                 and not target.startswith(_NOT_API_PREFIXES):
-            return self._api_call(environ, get("REQUEST_METHOD") or "GET", target, host)
+            try:
+                body = read_body(environ, self.max_body)
+            except (RequestTooLarge, ValueError) as error:
+                return self._refused_body(environ, error)
+            access_key, scope_region = credential_scope(get("HTTP_AUTHORIZATION"))
+            wire = answer(self.service, get("REQUEST_METHOD") or "GET",
+                          f"{get('wsgi.url_scheme', 'http')}://{host}{target}", EnvironHeaders(environ), body,
+                          scope_region=scope_region, access_key=access_key)
+            return wire.status, list(wire.headers.items()), wire.body
         return self._answer(environ)
 
     def _refused_body(self, environ: Dict[str, Any], error: Exception) -> Answer:
@@ -361,20 +355,6 @@ class ChimeApp:
             return read_body(environ, self.max_body), None
         except (RequestTooLarge, ValueError) as error:
             return b"", self._refused_body(environ, error)
-
-    def _api_call(self, environ: Dict[str, Any], method: str, target: str, host: str) -> Answer:
-        """An API call (its target is neither a control route nor the dashboard's
-        ``/``) whose ``Host`` is a name this server answers API calls under:
-        ``_answer`` without the checks that cannot fail for it."""
-        get = environ.get
-        try:
-            body = read_body(environ, self.max_body)
-        except (RequestTooLarge, ValueError) as error:
-            return self._refused_body(environ, error)
-        access_key, scope_region = credential_scope(get("HTTP_AUTHORIZATION"))
-        wire = answer(self.service, method, f"{get('wsgi.url_scheme', 'http')}://{host}{target}",
-                      EnvironHeaders(environ), body, scope_region=scope_region, access_key=access_key)
-        return wire.status, list(wire.headers.items()), wire.body
 
     def _answer(self, environ: Dict[str, Any]) -> Answer:
         method = environ.get("REQUEST_METHOD") or "GET"
@@ -399,7 +379,7 @@ class ChimeApp:
         if host_name(host) is None:
             return error_answer(400, "BadRequestException", "The Host header is not a host name")
         if host == environ.get("HTTP_HOST"):
-            # refusal() let this Host value through on an API route: remember it for _api_call
+            # refusal() let this Host value through on an API route: remember it for answer's short way
             api_hosts = self._api_hosts
             if len(api_hosts) >= _API_HOSTS_KEPT:
                 api_hosts.clear()
