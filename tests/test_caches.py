@@ -250,3 +250,31 @@ def test_get_attendee_read_again_after_each_change(client, chime_meetings):
     # what the journal kept of the answer copies and pickles as a plain dict
     kept = chime_meetings.journal.calls("GetAttendee")[-1].answer["Attendee"]
     assert type(copy.deepcopy(kept)) is dict and type(pickle.loads(pickle.dumps(kept))) is dict
+
+
+@pytest.mark.parametrize("limit", [1, 3, 8, 50])
+def test_a_limited_journal_shows_exactly_the_newest_calls_whatever_it_holds(limit):
+    """``append`` drops calls over the limit in groups; every way of reading
+    the journal sees exactly the newest ``limit`` calls and their positions."""
+    from chime_mock.controls.journal import Call, Journal
+
+    journal = Journal(limit=limit)
+    made = []
+    for k in range(limit * 3 + 7):
+        call = Call("GetMeeting" if k % 3 else "CreateMeeting", {"k": k}, "us-east-1", "123456789012", f"r-{k}")
+        made.append(call)
+        journal.append(call)
+        newest = made[-limit:]
+        assert len(journal) == len(newest)
+        assert list(journal) == newest and journal[:] == newest and journal[-1] is call and journal[0] is newest[0]
+        assert journal.calls() == newest and journal.count("CreateMeeting") == sum(
+            c.operation == "CreateMeeting" for c in newest)
+        assert journal.dropped == len(made) - len(newest)
+        page, _ = journal.page(0, size=1000)
+        assert [position for position, _ in page] == list(range(len(made) - len(newest), len(made)))
+        assert [c for _, c in journal.newest(limit + 5)] == newest
+    journal.limit = 2
+    kept = made[-min(limit, 2):]
+    assert list(journal) == kept and journal.dropped == len(made) - len(kept)
+    journal.clear()
+    assert len(journal) == 0 and journal.dropped == len(made)

@@ -123,10 +123,14 @@ class Journal(Sequence[Call]):
     """
 
     def __init__(self, limit: Optional[int] = None) -> None:
+        # With a limit, ``append`` lets up to ``_slack`` calls beyond it stay
+        # and drops them together (dropping one call from the front of a
+        # list moves all the others); every reader drops them first (``_trim``).
         self._calls: List[Call] = []
         self._first = 0          # the position of _calls[0]
         self._lock = ForkSafeLock(reentrant=False)
         self._limit: Optional[int] = None
+        self._slack = 0
         self.limit = limit
 
     @property
@@ -143,9 +147,11 @@ class Journal(Sequence[Call]):
                 raise ValueError(f"journal_limit must be at least 1 (or None for no limit), got {value!r}")
         with self._lock:
             self._limit = value
+            self._slack = 0 if value is None else min(value // 8, 4096)
             self._trim()
 
     def _trim(self) -> None:
+        """Drop what is over the limit (caller holds the lock)."""
         if self._limit is not None and len(self._calls) > self._limit:
             drop = len(self._calls) - self._limit
             del self._calls[:drop]
@@ -154,12 +160,15 @@ class Journal(Sequence[Call]):
     @property
     def dropped(self) -> int:
         """How many calls were dropped (over ``limit``) or cleared so far."""
-        return self._first
+        with self._lock:
+            self._trim()
+            return self._first
 
     def append(self, call: Call) -> None:
         with self._lock:
-            self._calls.append(call)
-            if self._limit is not None:
+            calls = self._calls
+            calls.append(call)
+            if self._limit is not None and len(calls) > self._limit + self._slack:
                 self._trim()
 
     def page(self, start: int = 0, size: int = 100, operation: Optional[str] = None, *,
@@ -171,6 +180,7 @@ class Journal(Sequence[Call]):
             operation_name(operation)
         out: List[Tuple[int, Call]] = []
         with self._lock:
+            self._trim()
             index = max(0, start - self._first)
             while index < len(self._calls):
                 call = self._calls[index]
@@ -188,6 +198,7 @@ class Journal(Sequence[Call]):
             operation_name(operation)
         out: List[Tuple[int, Call]] = []
         with self._lock:
+            self._trim()
             index = len(self._calls) - 1
             while index >= 0 and len(out) < size:
                 call = self._calls[index]
@@ -199,10 +210,13 @@ class Journal(Sequence[Call]):
 
     def __iter__(self) -> Iterator[Call]:
         with self._lock:
+            self._trim()
             return iter(list(self._calls))
 
     def __len__(self) -> int:
-        return len(self._calls)
+        with self._lock:
+            self._trim()
+            return len(self._calls)
 
     @overload
     def __getitem__(self, index: int) -> Call: ...
@@ -212,6 +226,7 @@ class Journal(Sequence[Call]):
 
     def __getitem__(self, index: Any) -> Any:
         with self._lock:
+            self._trim()
             return self._calls[index]
 
     def calls(self, operation: Optional[str] = None, *, ok: Optional[bool] = None) -> List[Call]:
@@ -222,6 +237,7 @@ class Journal(Sequence[Call]):
         if ok is not None and not isinstance(ok, bool):
             raise TypeError(f"ok must be True, False or None (any outcome), got {ok!r}")
         with self._lock:
+            self._trim()
             calls = list(self._calls)
         if operation is not None:
             calls = [c for c in calls if c.operation == operation]
