@@ -323,3 +323,36 @@ def test_a_log_read_at_any_moment_holds_what_a_log_with_a_taker_holds(seed):
                 [whole(e) for e in eager.filter(meeting_id=f"m-{step - 1}")]
         assert len(lazy) == len(eager) and lazy.cursor == eager.cursor
     same()
+
+
+@pytest.mark.parametrize("answer", [True, False, None, "raises"])
+def test_skips_for_answers_before_any_event_is_made(answer):
+    """A BatchSubscriber's ``skips_for(notifications)`` is asked first: True
+    keeps the events from it (the log makes them when read) without asking
+    ``skips``; anything else (False, None, raising) leaves it to ``skips``."""
+    service = seeded()
+
+    class ByMeeting(Recorder):
+        def skips_for(self, notifications):
+            self.asked_for = getattr(self, "asked_for", 0) + 1
+            if answer == "raises":
+                raise RuntimeError("bad skips_for")
+            return answer
+
+    recorder = ByMeeting(False)         # its own skips says False
+    service.events.subscribe(recorder)
+    meeting = service.add_meeting(external_meeting_id="mm")
+    with mock_chime_meetings(service=service):
+        attached(service).detach()
+        client = boto3.client("chime-sdk-meetings", region_name="us-east-1", config=NO_RETRY)
+        client.batch_create_attendee(MeetingId=meeting.meeting_id,
+                                     Attendees=[{"ExternalUserId": f"u{k}"} for k in range(5)])
+        client.create_attendee(MeetingId=meeting.meeting_id, ExternalUserId="solo")
+    events = list(service.events)
+    assert [e.type for e in events] == ["MeetingStarted"] + ["AttendeeAdded"] * 6
+    assert [e.seq for e in events] == list(range(1, 8)) and len({e.id for e in events}) == 7
+    assert recorder.asked_for == 3
+    if answer is True:
+        assert recorder.got == [] and recorder.asked == 0
+    else:
+        assert recorder.got == [e.seq for e in events] and recorder.asked == 3

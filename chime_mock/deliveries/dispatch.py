@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from chime_mock.deliveries import moto_bus
 from chime_mock.deliveries.remote import Endpoints, RemoteSender
@@ -208,12 +208,15 @@ class _Subscription(BatchSubscriber):
         self.deliveries.deliver_many(events)
 
     def skips(self, event: MeetingEvent) -> bool:
+        return self.skips_for(event.notifications)
+
+    def skips_for(self, notifications: Optional[Dict[str, str]]) -> bool:
         # ``Deliveries._deliver``'s "nowhere to deliver" (the same for every
         # event of one meeting): the log then keeps the event from us.  moto
         # never imported is moto not active (``moto_active``'s first test, here
         # without the call).
         deliveries = self.deliveries
-        return deliveries._sender is None and not event.notifications and not (
+        return deliveries._sender is None and not notifications and not (
             deliveries.use_moto and "moto" in sys.modules and moto_bus.moto_active())
 
     def __repr__(self) -> str:

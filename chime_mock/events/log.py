@@ -6,8 +6,10 @@ EventBridge event, ``detail`` its ``detail``).  ``EventLog`` (a service's
 them (``seq``, the cursor), lets tests filter them and wait for one, and
 calls subscribers with each, in order, outside the service's lock.
 
-Emission is cheap on purpose: an event stores references to strings the
-service already holds, and its ``detail`` dict is built on first read.
+Emission is cheap on purpose: while no subscriber takes them, the log keeps
+what makes an emission's events (a tuple of references to values the service
+already holds) and makes the events when it is read; an event's fields are
+filled in from that tuple, and its ``detail`` dict is built, on first read.
 """
 from __future__ import annotations
 
@@ -96,8 +98,9 @@ class MeetingEvent:
 
     # Kept small (an AttendeeAdded is kept per attendee): ``id`` is formatted
     # and ``detail`` built on first read, from ``_bits`` and ``_src``/``_more``.
-    # The events of one ``emit_many`` share one ``_bits`` (128 per event): an
-    # event's own are the 128 at ``_at`` (0 when unset).
+    # The events of one emission share one ``_bits`` (128 per event): an
+    # event's own are the 128 at ``_at`` (0 when unset).  An event the log
+    # makes has only ``_at`` and ``_group`` (its emission) until first read.
     __slots__ = ("seq", "id", "type", "account", "region", "time", "meeting_id", "attendee_id", "detail",
                  "notifications", "_bits", "_at", "_src", "_more", "_group")
 
@@ -248,14 +251,6 @@ _ATTENDEE_ID = operator.attrgetter("attendee_id")
 _EXTERNAL_USER_ID = operator.attrgetter("external_user_id")
 
 
-class _BlankEvent:
-    """MeetingEvent's slots and nothing else: ``EventLog.emit`` fills one in
-    (a frozen dataclass refuses attribute stores), then gives it MeetingEvent
-    as its class (the same slots; a quarter of the cost of ``object.__setattr__``)."""
-
-    __slots__ = MeetingEvent.__slots__
-
-
 @dataclass(frozen=True)
 class DeliveryRecord:
     """One attempt to deliver an event where AWS would (EventBridge bus,
@@ -305,6 +300,15 @@ class BatchSubscriber:
         the service's lock, so it must be cheap and must not call the service;
         one that raises skips nothing.  By default it is False and never asked."""
         return False
+
+    def skips_for(self, notifications: Optional[Dict[str, str]]) -> Optional[bool]:
+        """True when ``skips`` would be True for every event whose
+        ``notifications`` are these, answered before any event is made (the
+        log then keeps what makes them and makes the events only when it is
+        read); anything else (False, None) leaves it to ``skips``.  Asked as
+        ``skips`` is, and before it; one that raises skips nothing.  By
+        default None and never asked."""
+        return None
 
 
 def check_limit(value: Any, argument: str = "limit") -> int:
@@ -383,6 +387,8 @@ class EventLog(Sequence[MeetingEvent]):
         self._subscribers: Tuple[Subscriber, ...] = ()
         #: The only subscriber's ``skips`` (a BatchSubscriber that has its own), else None.
         self._skips: Optional[Callable[[MeetingEvent], bool]] = None
+        #: The only subscriber's ``skips_for`` (a BatchSubscriber that has its own), else None.
+        self._skips_for: Optional[Callable[[Optional[Dict[str, str]]], Optional[bool]]] = None
         self._pending: Deque[MeetingEvent] = deque()
         self._dispatch_lock = ForkSafeLock()
 
@@ -408,40 +414,48 @@ class EventLog(Sequence[MeetingEvent]):
     # -- emission (the service calls this under its own lock) ------------------
     def emit(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
              attendee_id: Optional[str], notifications: Optional[Dict[str, str]], source: Tuple[str, str],
-             external_user_id: Optional[str], extra: Optional[Dict[str, Any]] = None) -> MeetingEvent:
+             external_user_id: Optional[str], extra: Optional[Dict[str, Any]] = None) -> Optional[MeetingEvent]:
         """Keep (and queue for the subscribers) a new event; ``bits`` are its
-        id's 128 random bits, ``source`` (ExternalMeetingId, MediaRegion)."""
-        # Filled in as a plain slotted object, then made a MeetingEvent (see ``_BlankEvent``).
-        event: Any = _BlankEvent()
-        event.type = type
-        event.account = account
-        event.region = region
-        event.time = time
-        event.meeting_id = meeting_id
-        event.attendee_id = attendee_id
-        event.notifications = notifications
-        event._bits = bits
-        event._src = source
-        event._more = external_user_id if extra is None else (external_user_id, extra)
+        id's 128 random bits, ``source`` (ExternalMeetingId, MediaRegion).
+        Returns the event when a subscriber takes it; while nobody does, the
+        log keeps what makes it (an ``emit_many`` group of one) and makes the
+        event when it is read, and this returns None."""
+        more = external_user_id if extra is None else (external_user_id, extra)
         # The condition's own lock, taken directly (read each time: a fork renews it).
         with self._mutex._lock:
-            event.seq = self._seq = self._seq + 1
-            event.__class__ = MeetingEvent
-            self._events.append(event)
-            if self._unmade:
+            seq = self._seq = self._seq + 1
+            group = (seq, type, account, region, time, meeting_id, notifications, bits, source, (attendee_id,), (more,))
+            if self._subscribers and not self._skipped(notifications):
+                event: Any = _group_events(group, 0, 1)[0]
+                self._events.append(event)
+                if self._unmade:
+                    self._unmade += 1
+                skips = self._skips
+                taken = True
+                if skips is not None:
+                    try:
+                        taken = not skips(event)
+                    except Exception:   # a ``skips`` that fails skips nothing
+                        pass
+                if taken:
+                    self._pending.append(event)
+            else:
+                event = None
+                self._events.append(group)
                 self._unmade += 1
             if self._waiting:
                 self._cond.notify_all()
-            if self._subscribers:
-                skips = self._skips
-                if skips is not None:
-                    try:
-                        if skips(event):
-                            return event  # type: ignore[no-any-return]
-                    except Exception:   # a ``skips`` that fails skips nothing
-                        pass
-                self._pending.append(event)
         return event  # type: ignore[no-any-return]
+
+    def _skipped(self, notifications: Optional[Dict[str, str]]) -> bool:
+        """The only subscriber's ``skips_for(notifications)`` is True (caller holds the lock)."""
+        skips_for = self._skips_for
+        if skips_for is None:
+            return False
+        try:
+            return skips_for(notifications) is True
+        except Exception:   # a ``skips_for`` that fails skips nothing
+            return False
 
     def emit_many(self, bits: int, type: str, account: str, region: str, time: float, meeting_id: str,
                   notifications: Optional[Dict[str, str]], source: Tuple[str, str],
@@ -454,14 +468,15 @@ class EventLog(Sequence[MeetingEvent]):
         count = len(attendees)
         if not count:
             return
-        ids = list(map(_ATTENDEE_ID, attendees))
-        external_ids = list(map(_EXTERNAL_USER_ID, attendees))
+        # Tuples: the collector stops tracking a tuple of strings (and then the group).
+        ids = tuple(map(_ATTENDEE_ID, attendees))
+        external_ids = tuple(map(_EXTERNAL_USER_ID, attendees))
         with self._mutex._lock:
             first = self._seq + 1
             group = (first, type, account, region, time, meeting_id, notifications, bits, source, ids, external_ids)
             self._seq = first + count - 1
             made: Optional[List[Any]] = None
-            if self._subscribers:
+            if self._subscribers and not self._skipped(notifications):
                 # One answer for the emission: its events differ only in their attendee.
                 skips = self._skips
                 skipped = False
@@ -580,6 +595,8 @@ class EventLog(Sequence[MeetingEvent]):
         only = subscribers[0] if len(subscribers) == 1 else None
         self._skips = only.skips if (isinstance(only, BatchSubscriber)
                                      and type(only).skips is not BatchSubscriber.skips) else None
+        self._skips_for = only.skips_for if (isinstance(only, BatchSubscriber)
+                                             and type(only).skips_for is not BatchSubscriber.skips_for) else None
         self._subscribers = subscribers
 
     # -- reading -------------------------------------------------------------------
