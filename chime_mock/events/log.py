@@ -209,23 +209,29 @@ class MeetingEvent:
 
 
 def _fill_from_group(event: MeetingEvent, group: Tuple[Any, ...]) -> None:
-    """Set the fields of an ``emit_many`` event from its group: (first seq,
-    type, account, region, time, meeting_id, notifications, bits, source,
-    AttendeeIds, ExternalUserIds) and its own ``_at``.  Two threads
-    filling one event at once write the same values.  The group goes once read."""
+    """Set the fields of an event the log made from its emission's group:
+    (first seq, type, account, region, time, meeting_id, notifications, bits,
+    source, then for ``emit_many`` the lists of AttendeeIds and
+    ExternalUserIds, for ``emit`` its AttendeeId and ``_more``) and its own
+    ``_at``.  Two threads filling one event at once write the same values.
+    The group goes once read."""
     first, type_, account, region, time, meeting_id, notifications, bits, source, ids, external_ids = group
     at = object.__getattribute__(event, "_at")
     put = object.__setattr__
+    if type(ids) is list:      # an ``emit_many``'s: its attendees' AttendeeIds and ExternalUserIds
+        attendee_id, more = ids[at], external_ids[at]
+    else:                      # one ``emit``'s: its AttendeeId (or None) and ``_more``
+        attendee_id, more = ids, external_ids
     put(event, "type", type_)
     put(event, "account", account)
     put(event, "region", region)
     put(event, "time", time)
     put(event, "meeting_id", meeting_id)
-    put(event, "attendee_id", ids[at])
+    put(event, "attendee_id", attendee_id)
     put(event, "notifications", notifications)
     put(event, "_bits", bits)
     put(event, "_src", source)
-    put(event, "_more", external_ids[at])
+    put(event, "_more", more)
     put(event, "seq", first + at)
     try:
         object.__delattr__(event, "_group")
@@ -424,7 +430,7 @@ class EventLog(Sequence[MeetingEvent]):
         # The condition's own lock, taken directly (read each time: a fork renews it).
         with self._mutex._lock:
             seq = self._seq = self._seq + 1
-            group = (seq, type, account, region, time, meeting_id, notifications, bits, source, (attendee_id,), (more,))
+            group = (seq, type, account, region, time, meeting_id, notifications, bits, source, attendee_id, more)
             if self._subscribers and not self._skipped(notifications):
                 event: Any = _group_events(group, 0, 1)[0]
                 self._events.append(event)
@@ -468,9 +474,8 @@ class EventLog(Sequence[MeetingEvent]):
         count = len(attendees)
         if not count:
             return
-        # Tuples: the collector stops tracking a tuple of strings (and then the group).
-        ids = tuple(map(_ATTENDEE_ID, attendees))
-        external_ids = tuple(map(_EXTERNAL_USER_ID, attendees))
+        ids = list(map(_ATTENDEE_ID, attendees))
+        external_ids = list(map(_EXTERNAL_USER_ID, attendees))
         with self._mutex._lock:
             first = self._seq + 1
             group = (first, type, account, region, time, meeting_id, notifications, bits, source, ids, external_ids)
