@@ -384,7 +384,7 @@ class EventLog(Sequence[MeetingEvent]):
         self._mutex = ForkSafeLock(reentrant=False)
         self._cond = threading.Condition(self._mutex)  # type: ignore[arg-type]
         # The kept events, oldest first; the newest ``_unmade`` places may hold
-        # an ``emit_many`` group instead of its event (``_make_kept``).
+        # an emission's group instead of its event (``_make_kept``).
         self._events: Deque[Any] = deque(maxlen=self._limit)
         self._unmade = 0
         self._deliveries: Deque[DeliveryRecord] = deque(maxlen=self._limit)
