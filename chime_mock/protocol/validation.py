@@ -383,6 +383,23 @@ def _never(column: List[Any]) -> bool:
     return False
 
 
+def string_rules(shape: Shape) -> Tuple[Optional[int], Optional[int], Optional[Callable[[str], Any]],
+                                        Optional[FrozenSet[str]]]:
+    """A string shape's rules as ``InlineChecks`` and ``column_check`` test them:
+    (min length, max length, the pattern's ``fullmatch``, and for an enum the
+    values that pass every other rule, so that being one of them is being valid)."""
+    meta = shape.metadata
+    lo, hi, pattern = meta.get("min"), meta.get("max"), meta.get("pattern")
+    lo, hi = (None if lo is None else int(lo)), (None if hi is None else int(hi))
+    fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
+    enum_ok = None
+    if shape.enum:
+        enum_ok = frozenset(e for e in shape.enum
+                            if _SURROGATE.search(e) is None and (lo is None or len(e) >= lo)
+                            and (hi is None or len(e) <= hi) and (fullmatch is None or fullmatch(e) is not None))
+    return lo, hi, fullmatch, enum_ok
+
+
 def strings_valid(lo: Optional[int], hi: Optional[int], fullmatch: Optional[Callable[[str], Any]],
                   enum_ok: Optional[FrozenSet[str]], column: List[Any]) -> bool:
     """True when every value of ``column`` is a ``str`` that ``string_bad`` passes
@@ -418,17 +435,8 @@ def column_check(shape: Shape, stack: Tuple[str, ...] = ()) -> Column:
     """The whole-column test of values of ``shape`` (``_never`` where there is none)."""
     if shape.name in stack:
         return _never
-    meta = shape.metadata
     if shape.type_name == "string":
-        lo, hi, pattern = meta.get("min"), meta.get("max"), meta.get("pattern")
-        fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
-        enum_ok = None
-        if shape.enum:
-            enum_ok = frozenset(e for e in shape.enum
-                                if _SURROGATE.search(e) is None and (lo is None or len(e) >= lo)
-                                and (hi is None or len(e) <= hi) and (fullmatch is None or fullmatch(e) is not None))
-        return functools.partial(strings_valid, None if lo is None else int(lo), None if hi is None else int(hi),
-                                 fullmatch, enum_ok)
+        return functools.partial(strings_valid, *string_rules(shape))
     if shape.type_name == "structure":
         required = set(shape.required_members)
         members = tuple((name, name in required, column_check(member, stack + (shape.name,)))
@@ -469,17 +477,11 @@ class InlineChecks:
 
     def string_bad(self, shape: Shape, var: str, known_str: bool = False) -> str:
         """An expression true when the string ``var`` breaks ``shape``'s rules."""
-        meta = shape.metadata
-        lo, hi = meta.get("min"), meta.get("max")
-        pattern = meta.get("pattern")
-        fullmatch = re.compile(pattern, re.ASCII).fullmatch if pattern else None
+        lo, hi, fullmatch, ok = string_rules(shape)
         terms = [] if known_str else [f"type({var}) is not str"]
-        if shape.enum:
-            # The enum values that pass every other rule: being one of them
-            # is being valid (and a str, so unhashable values never reach ``in``).
-            ok = frozenset(e for e in shape.enum
-                           if _SURROGATE.search(e) is None and (lo is None or len(e) >= lo)
-                           and (hi is None or len(e) <= hi) and (fullmatch is None or fullmatch(e) is not None))
+        if ok is not None:
+            # Being one of the enum values that pass every other rule is being
+            # valid (and a str, so unhashable values never reach ``in``).
             if self.catches_type_error:
                 terms = []
             # A literal set of str literals: the compiler makes it one frozenset constant.
