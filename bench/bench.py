@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import functools
 import gc
 import io
 import os
@@ -62,6 +63,7 @@ from botocore.config import Config  # noqa: E402
 
 import chime_mock  # noqa: E402
 from chime_mock import mock_chime_meetings  # noqa: E402
+from opcount import Counts, count_opcodes  # noqa: E402  (bench/, beside this script)
 
 REGION = "us-east-1"
 SERVICE = "chime-sdk-meetings"
@@ -676,23 +678,10 @@ def opcodes(names: List[str], calls: int) -> str:
         raise SystemExit(f"--opcodes: unknown operation(s) {', '.join(unknown)}; one of {', '.join(OP_BY_NAME)}")
     pkg = os.path.dirname(chime_mock.__file__)
 
-    def count(fn: Callable[[int], object]) -> Dict[Tuple[str, str], int]:
-        counts: Dict[Tuple[str, str], int] = {}
-
-        def trace(frame: Any, event: str, arg: Any) -> Any:
-            frame.f_trace_opcodes = True
-            if event == "opcode":
-                code = frame.f_code
-                key = (code.co_filename, f"{code.co_name}:{code.co_firstlineno}")
-                counts[key] = counts.get(key, 0) + 1
-            return trace
+    def count(fn: Callable[[int], object]) -> Counts:
+        counts: Counts = {}
         fn(-1)
-        sys.settrace(trace)
-        try:
-            for i in range(calls):
-                fn(i)
-        finally:
-            sys.settrace(None)
+        count_opcodes([functools.partial(fn, i) for i in range(calls)], counts)
         return counts
 
     buf = io.StringIO()

@@ -38,25 +38,32 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from opcount import Counts, count_opcodes   # bench/, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AMZ_DATE = "20250101T000000Z"
 ACCOUNT = "123456789012"
 
-HELLO_LAUNCHER = r"""
-import sys
-import chime_mock.doors.server.app as app_module
-from chime_mock.doors.server import cli
-
 class Hello:
+    """The hello-world WSGI app the chime app is compared with."""
+
     in_flight = 0
     body = b"Hello, world!"
     headers = [("Content-Type", "text/plain"), ("Content-Length", "13")]
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: object, start_response: Callable[..., object]) -> List[bytes]:
         start_response("200 OK", self.headers)
         return [self.body]
+
+
+HELLO_LAUNCHER = f"""
+import sys
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import chime_mock.doors.server.app as app_module
+from chime_mock.doors.server import cli
+from bench_server import Hello
 
 app_module.make_app = lambda service, **kwargs: Hello()
 sys.exit(cli.main(["serve", *sys.argv[1:]]))
@@ -272,7 +279,7 @@ class _Channel:
 def opcodes(calls: int) -> str:
     """Python opcodes a waitress worker thread runs per request (``WSGITask.service``:
     the environ, the app, start_response, the response head), chime against the
-    hello app of HELLO_LAUNCHER, with the requests the load generator sends;
+    ``Hello`` app, with the requests the load generator sends;
     and the chime app's functions by their share.  Counted with ``sys.settrace``
     opcode events, so the machine's load does not move it.  The I/O thread's
     part (parsing the request, sending the answer) is the same for both apps and
@@ -283,10 +290,7 @@ def opcodes(calls: int) -> str:
 
     from chime_mock.doors.server import cli
 
-    namespace: Dict[str, object] = {}
-    exec(HELLO_LAUNCHER.split("app_module.make_app")[0].split("from chime_mock.doors.server import cli")[1],
-         namespace)
-    hello = namespace["Hello"]()                      # type: ignore[operator]
+    hello = Hello()
     # the service and app as ``serve`` makes them (journal and event limits, deliveries attached)
     parser = cli.build_parser()
     args = parser.parse_args(["serve", "--port", "0", "--account-id", ACCOUNT])
@@ -296,43 +300,30 @@ def opcodes(calls: int) -> str:
     adj = Adjustments(ident="chime_mock")
     host = "127.0.0.1:8080"
 
-    def serve(application: object, request: bytes) -> bytes:
+    def task(application: object, request: bytes) -> Tuple[WSGITask, _Channel]:
+        """A worker's task for ``request``, parsed as waitress's channel feeds it."""
         parser = HTTPRequestParser(adj)
-        while request and not parser.completed:       # as waitress's channel feeds it
+        while request and not parser.completed:
             request = request[parser.received(request):]
         channel = _Channel(application)
-        task = WSGITask(channel, parser)
-        counting[0] = True
-        task.service()
-        counting[0] = False
+        return WSGITask(channel, parser), channel
+
+    def serve(application: object, request: bytes) -> bytes:
+        work, channel = task(application, request)
+        work.service()
         return b"".join(channel.written)
 
-    counting = [False]
-    counts: Dict[Tuple[str, str], int] = {}
-
-    def trace(frame: object, event: str, arg: object) -> object:
-        if not counting[0]:
-            return None
-        frame.f_trace_opcodes = True                  # type: ignore[attr-defined]
-        if event == "opcode":
-            code = frame.f_code                       # type: ignore[attr-defined]
-            key = (code.co_filename, f"{code.co_name}:{code.co_firstlineno}")
-            counts[key] = counts.get(key, 0) + 1
-        return trace
-
-    def run(application: object, requests: List[bytes]) -> Dict[Tuple[str, str], int]:
+    def run(application: object, requests: List[bytes]) -> Counts:
         for request in requests[:2]:                  # warm: caches, the first Host
             serve(application, request)
-        counts.clear()
-        sys.settrace(trace)
-        try:
-            for request in requests[2:]:
-                answer = serve(application, request)
-                if answer[9:10] != b"2":
-                    raise SystemExit(f"--opcodes: {answer[:300]!r}")
-        finally:
-            sys.settrace(None)
-        return dict(counts)
+        tasks = [task(application, request) for request in requests[2:]]
+        counts: Counts = {}
+        count_opcodes([work.service for work, _ in tasks], counts)
+        for _, channel in tasks:
+            answer = b"".join(channel.written)
+            if answer[9:10] != b"2":
+                raise SystemExit(f"--opcodes: {answer[:300]!r}")
+        return counts
 
     def create_meeting() -> str:
         body = json.dumps({"ClientRequestToken": f"o-{time.time_ns()}", "ExternalMeetingId": "opcodes",
