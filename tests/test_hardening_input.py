@@ -228,6 +228,23 @@ def test_surrogates_through_raw_http_in_body_path_and_query(chime_meetings):
     assert "Value '\U0001F600' at 'tags.1.member.value'" in message and "surrogate" not in message
 
 
+
+@pytest.mark.parametrize("body,field", [
+    (b'{"Attendees": [{"ExternalUserId": "ok-1"}, "\\ud800"]}', "attendees.2.member"),
+    (b'{"Attendees": [{"ExternalUserId": "ok-1", "Capabilities": "x\\udc00"}]}', "attendees.1.member.capabilities"),
+])
+def test_a_message_quoting_a_lone_surrogate_is_still_a_400(chime_meetings, body, field):
+    """A value of the wrong type is quoted in the message, a lone surrogate in
+    it too: the answer writes it as JSON's escape (UTF-8 cannot hold it), not a 500."""
+    meeting = requests.post(f"{BASE}/meetings", json={
+        "ClientRequestToken": "quote-token", "MediaRegion": "us-east-1", "ExternalMeetingId": "qq"}).json()["Meeting"]
+    with unchanged(chime_meetings):
+        answer = requests.post(f"{BASE}/meetings/{meeting['MeetingId']}/attendees?operation=batch-create", data=body)
+    message = raw_error(answer)
+    assert f"at '{field}'" in message and ("\ud800" in message or "\udc00" in message)
+    assert b"\\ud800" in answer.content or b"\\udc00" in answer.content
+
+
 # == item 10: deep nesting is a 400, and nothing recurses without bound =================
 
 DEEP = 100_000

@@ -42,7 +42,10 @@ def error_envelope(status: int, shape: str, message: str, request_id: Optional[s
         headers.update(header_members)
     if body_members:
         body.update(body_members)
-    data = _DUMPS(body).encode()
+    # A message may quote what the request sent, a lone surrogate included
+    # (JSON's \ud800 escape), which UTF-8 cannot hold: it is written back as that
+    # same escape (valid JSON, the same string once read).
+    data = _DUMPS(body).encode("utf-8", "backslashreplace")
     headers["Content-Length"] = str(len(data))
     return WireResponse(status, headers, data)
 
