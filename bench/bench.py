@@ -33,6 +33,13 @@ the status, headers and body chime_mock itself sent for the same call
 (captured once).  The signed floor carries fake credentials (SigV4 is
 computed); the unsigned floor is built with ``Config(signature_version=UNSIGNED)``.
 aiobotocore gets the same pair of sides (skipped when it is not installed).
+
+The reference mock (bench/reference.py), timed in the same rounds for the
+operations that make or list attendees and meetings, is a plain
+``before-send`` mock that only makes its answers (no checks, journal,
+events, idempotency or locks): its ratio to the unsigned floor shows what
+answering costs at all, and chime_mock's ratio above it what its rules and
+records cost.
 """
 from __future__ import annotations
 
@@ -64,6 +71,7 @@ from botocore.config import Config  # noqa: E402
 import chime_mock  # noqa: E402
 from chime_mock import mock_chime_meetings  # noqa: E402
 from opcount import Counts, count_opcodes  # noqa: E402  (bench/, beside this script)
+from reference import Body, ReferenceMock  # noqa: E402
 
 REGION = "us-east-1"
 SERVICE = "chime-sdk-meetings"
@@ -147,19 +155,6 @@ def run_interleaved(cases: List[Case], rounds: int, collect: int = 2) -> Dict[st
             case.samples.append((perf_counter_ns() - t0) / n)
             case.teardown()
     return {case.name: case for case in cases}
-
-
-class RawBody:
-    __slots__ = ("body",)
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self.body
-
-    def read(self, *_: Any) -> bytes:
-        return self.body
 
 
 class AsyncRawBody:
@@ -317,7 +312,7 @@ def make_floor(unsigned: bool) -> Any:
     def canned(request: Any, event_name: str, **_: Any) -> AWSResponse:
         status, headers, body = WIRE[event_name[len(prefix):]]
         hits[0] += 1
-        return AWSResponse(request.url, status, headers, RawBody(body))
+        return AWSResponse(request.url, status, headers, Body(body))
 
     client.meta.events.register(f"before-send.{SERVICE}", canned, unique_id="bench-floor")
     assert chime_mock.current() is None
@@ -331,6 +326,46 @@ def make_floor(unsigned: bool) -> Any:
 
 FLOOR_SIGNED = make_floor(unsigned=False)
 FLOOR_UNSIGNED = make_floor(unsigned=True)
+
+
+def _shape(value: Any) -> Any:
+    """The structure of a parsed answer: keys, list lengths and value types, not the values."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return type(value).__name__
+
+
+REFERENCE = ReferenceMock()
+assert REFERENCE.region == REGION
+
+
+def make_reference() -> Any:
+    """An unsigned client from a session chime_mock never touched, answered by
+    the reference mock (bench/reference.py): its answers have chime_mock's shapes."""
+    session = boto3.session.Session(botocore_session=clean_session())
+    client = session.client(SERVICE, region_name=REGION, config=Config(signature_version=botocore.UNSIGNED))
+    client.meta.events.register(f"before-send.{SERVICE}", REFERENCE.before_send, unique_id="bench-reference")
+    for name in ReferenceMock.OPERATIONS:
+        op = OP_BY_NAME[name]
+        out = getattr(client, op.method)(**reference_calls(op, 1)[0])
+        out.pop("ResponseMetadata", None)
+        assert _shape(out) == _shape(PARSED[name]), f"the reference mock's {name} answer is not chime_mock's shape"
+    return client
+
+
+def reference_calls(op: Op, count: int) -> List[Dict[str, Any]]:
+    """A fresh reference store seeded as ``ChimeSide.start`` seeds chime_mock, and ``count`` calls' arguments."""
+    assert chime_mock.current() is None, "the reference mock runs with chime_mock inactive"
+    REFERENCE.reset()
+    meeting = REFERENCE.add_meeting("bench-meeting")
+    for k in range(10):
+        REFERENCE.add_attendee(meeting.meeting_id, f"seed-user-{k:03d}")
+    return op.prepare(REFERENCE, meeting, count)
+
+
+REFERENCE_CLIENT = make_reference()
 
 
 def chime_case(op: Op, n: int) -> Case:
@@ -352,11 +387,22 @@ def floor_case(op: Op, n: int, unsigned: bool) -> Case:
     return Case(f"{'unsigned' if unsigned else 'signed'} {op.name}", n, setup)
 
 
+def reference_case(op: Op, n: int) -> Case:
+    call = getattr(REFERENCE_CLIENT, op.method)
+
+    def setup() -> Callable[[int], object]:
+        calls = reference_calls(op, n + 1)
+        return lambda i: call(**calls[i + 1])
+    return Case(f"reference {op.name}", n, setup, REFERENCE.reset)
+
+
 def per_op(rounds: int, scale: float) -> Dict[str, Case]:
     cases: List[Case] = []
     for op in OPS:
         n = max(4, int(op.n * scale))
         cases += [floor_case(op, n, False), chime_case(op, n), floor_case(op, n, True)]
+        if op.name in ReferenceMock.OPERATIONS:
+            cases.append(reference_case(op, n))
     return run_interleaved(cases, rounds)
 
 
@@ -433,7 +479,7 @@ def growth(rounds: int, meetings: int, attendees: int) -> Tuple[Dict[str, Case],
     info: Dict[str, float] = {}
     with mock_chime_meetings(seed=11) as mock:
         client = CHIME.client
-        backend = mock.backend
+        backend = mock.service.backend
 
         def build(n_meetings: int, n_attendees: int) -> Tuple[Any, List[str], str, str]:
             backend.states = {}
@@ -863,6 +909,10 @@ def main() -> int:
     for op in OPS:
         limit = 1.10 if op.items == 1 else 1.25
         ratio_row(f"{op.label} vs unsigned floor", ops[f"chime {op.name}"], ops[f"unsigned {op.name}"], limit)
+    for op in OPS:
+        if op.name in ReferenceMock.OPERATIONS:
+            ratio_row(f"{op.label}: the reference mock vs unsigned floor", ops[f"reference {op.name}"],
+                      ops[f"unsigned {op.name}"], None)
     for op in OPS:
         ratio_row(f"{op.label} vs signed floor", ops[f"chime {op.name}"], ops[f"signed {op.name}"], None)
     ratio_row("signed vs unsigned floor (GetMeeting)", ops["signed GetMeeting"], ops["unsigned GetMeeting"], None)
