@@ -9,19 +9,23 @@ Run from the repository root (needs waitress; never part of the test suite)::
                                             # chime against hello (in-process, no sockets;
                                             # a count the machine's load does not move)
 
-Both servers are ``python -m chime_mock serve --port 0`` processes: the
+All three servers are ``python -m chime_mock serve --port 0`` processes: the
 hello one runs the very same ``serve`` code (same waitress, threads, limits,
 channel class and serving loop) with ``make_app`` replaced by a WSGI app
-that answers ``200 hello`` to everything.  Both get the same request bytes.
+that answers ``200 hello`` to everything, the reference one with the
+reference mock of bench/reference.py (the least an app that makes
+GetMeeting and CreateAttendee answers must do; shown, no target).  All get
+the same request bytes.
 
 The load generator is one closed-loop client process (this one): C
 keep-alive connections on one epoll selector, each sending a pre-built
 request as soon as its previous answer (read by Content-Length) is complete.
 It costs a few microseconds per request, so the servers are what is measured.
 Cells run for 1, 8 and 32 connections, GetMeeting and CreateAttendee; in a
-cell chime and hello alternate in short slices (order reversed every other
-slice), so each pair of slices sees the same machine; ratio = the median of
-the per-slice-pair ratios chime rps / hello rps (min-max shown).
+cell the three take turns in short slices (order reversed every other
+slice), so the slices of one turn see the same machine; ratio = the median of
+the per-turn ratios chime rps / hello rps (min-max shown), and the same for
+the reference app.
 
 Prints one table and exits 1 when a target is missed: chime at least 0.85 of
 hello at 1 and 8 clients (32 is shown, no target).
@@ -68,6 +72,10 @@ from bench_server import Hello
 app_module.make_app = lambda service, **kwargs: Hello()
 sys.exit(cli.main(["serve", *sys.argv[1:]]))
 """
+
+#: The same ``serve`` code again, serving the reference mock (bench/reference.py).
+REFERENCE_LAUNCHER = HELLO_LAUNCHER.replace("from bench_server import Hello", "from reference import ReferenceApp") \
+    .replace("Hello()", "ReferenceApp()")
 
 
 def auth_header(region: str = "us-east-1") -> str:
@@ -391,6 +399,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     chime, chime_port = start(None, args.threads, args.switch_interval)
     hello, hello_port = start(HELLO_LAUNCHER, args.threads, args.switch_interval)
+    reference, reference_port = start(REFERENCE_LAUNCHER, args.threads, args.switch_interval)
+    pids = {"chime": chime.pid, "hello": hello.pid, "reference": reference.pid}
+    ports = {"chime": chime_port, "hello": hello_port, "reference": reference_port}
     results: Dict[Tuple[str, int, str], List[float]] = {}
     cpu: Dict[Tuple[str, int, str], List[float]] = {}
     switches: Dict[Tuple[str, int, str], List[float]] = {}
@@ -412,19 +423,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     feeds = [Feed([build_request("POST", host, f"/meetings/{pool[(c * per_client + k) // 240]}"
                                                  "/attendees", json.dumps({"ExternalUserId": f"u-{c}-{k}"}).encode())
                                    for k in range(per_client)]) for c in range(clients)]
-                # Slices: chime and hello alternate, the order reversed every other slice.
+                side_feeds = {"chime": feeds, "reference": [Feed(f.requests) for f in feeds]}
+                # Slices: the three servers take turns, the order reversed every other slice.
                 for slice_no in range(rounds):
-                    order = [("chime", chime_port, chime.pid), ("hello", hello_port, hello.pid)]
+                    order = ["chime", "hello", "reference"]
                     if slice_no % 2:
                         order.reverse()
-                    for side, port, pid in order:
+                    for side in order:
                         results.setdefault((op, clients, side), []).append(
-                            load(port, feeds if side == "chime" else [Feed([f.requests[0]]) for f in feeds],
-                                 seconds, warmup, pid, cpu.setdefault((op, clients, side), []),
+                            load(ports[side], side_feeds.get(side) or [Feed([f.requests[0]]) for f in feeds],
+                                 seconds, warmup, pids[side], cpu.setdefault((op, clients, side), []),
                                  switches.setdefault((op, clients, side), [])))
             print(f"{clients} client(s) done", file=sys.stderr)
     finally:
-        for proc in (chime, hello):
+        for proc in (chime, hello, reference):
             proc.terminate()
             try:
                 proc.wait(15)
@@ -436,8 +448,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"slice(s) of {seconds:g} s per side and cell, one closed-loop epoll client process; rps = median over slices"
           + (f"; --threads {args.threads}" if args.threads else "")
           + (f"; switch interval {args.switch_interval:g} s" if args.switch_interval is not None else "") + ".\n")
-    print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result | server CPU us/request chime / hello | context switches/request chime / hello |")
-    print("| --- | ---: | ---: | --- | --- | --- | --- | --- |")
+    print("| measure | chime rps | hello rps | measured (ratio, min-max) | target | result | reference mock / hello "
+          "(info) | server CPU us/request chime / hello / reference | context switches/request chime / hello |")
+    print("| --- | ---: | ---: | --- | --- | --- | --- | --- | --- |")
     for op in args.ops:
         for clients in args.clients:
             c, h = results[(op, clients, "chime")], results[(op, clients, "hello")]
@@ -447,10 +460,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             verdict = ("PASS" if r >= 0.85 else "FAIL") if target else ""
             if verdict == "FAIL":
                 fails.append(f"{op} at {clients} clients")
-            cc, hc = cpu.get((op, clients, "chime")) or [0.0], cpu.get((op, clients, "hello")) or [0.0]
+            ref = statistics.median([x / y for x, y in zip(results[(op, clients, "reference")], h)])
+            cc, hc, rc = (cpu.get((op, clients, side)) or [0.0] for side in ("chime", "hello", "reference"))
             print(f"| {op}, {clients} client(s) | {statistics.median(c):,.0f} | {statistics.median(h):,.0f} | "
                   f"{r:.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {'>= 0.85' if target else '(info)'} | {verdict} | "
-                  f"{statistics.median(cc) * 1e6:.0f} / {statistics.median(hc) * 1e6:.0f} | "
+                  f"{ref:.2f} | "
+                  f"{statistics.median(cc) * 1e6:.0f} / {statistics.median(hc) * 1e6:.0f} / "
+                  f"{statistics.median(rc) * 1e6:.0f} | "
                   f"{statistics.median(switches.get((op, clients, 'chime')) or [0.0]):.1f} / "
                   f"{statistics.median(switches.get((op, clients, 'hello')) or [0.0]):.1f} |")
     print(f"\nTotal {time.perf_counter() - t0:.0f} s.  Targets: "
