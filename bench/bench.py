@@ -39,7 +39,9 @@ operations that make or list attendees and meetings, is a plain
 ``before-send`` mock that only makes its answers (no checks, journal,
 events, idempotency or locks): its ratio to the unsigned floor shows what
 answering costs at all, and chime_mock's ratio above it what its rules and
-records cost.
+records cost.  Two unsigned floors are also timed against themselves (the
+calibration rows): the spread of a ratio that should be exactly 1 is the
+resolution of every other ratio in the same run.
 """
 from __future__ import annotations
 
@@ -396,6 +398,10 @@ def reference_case(op: Op, n: int) -> Case:
     return Case(f"reference {op.name}", n, setup, REFERENCE.reset)
 
 
+#: Operations whose unsigned floor is also timed against itself (an A/A control).
+CALIBRATION = ("GetMeeting", "CreateMeeting")
+
+
 def per_op(rounds: int, scale: float) -> Dict[str, Case]:
     cases: List[Case] = []
     for op in OPS:
@@ -403,6 +409,8 @@ def per_op(rounds: int, scale: float) -> Dict[str, Case]:
         cases += [floor_case(op, n, False), chime_case(op, n), floor_case(op, n, True)]
         if op.name in ReferenceMock.OPERATIONS:
             cases.append(reference_case(op, n))
+        if op.name in CALIBRATION:   # the same floor again: what the measure shows for no difference
+            cases.append(Case(f"unsigned again {op.name}", n, floor_case(op, n, True).setup))
     return run_interleaved(cases, rounds)
 
 
@@ -909,6 +917,9 @@ def main() -> int:
     for op in OPS:
         limit = 1.10 if op.items == 1 else 1.25
         ratio_row(f"{op.label} vs unsigned floor", ops[f"chime {op.name}"], ops[f"unsigned {op.name}"], limit)
+    for name in CALIBRATION:
+        ratio_row(f"calibration: the unsigned floor of {name} vs itself (A/A: what no difference measures)",
+                  ops[f"unsigned again {name}"], ops[f"unsigned {name}"], None)
     for op in OPS:
         if op.name in ReferenceMock.OPERATIONS:
             ratio_row(f"{op.label}: the reference mock vs unsigned floor", ops[f"reference {op.name}"],
