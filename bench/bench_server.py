@@ -13,9 +13,9 @@ All three servers are ``python -m chime_mock serve --port 0`` processes: the
 hello one runs the very same ``serve`` code (same waitress, threads, limits,
 channel class and serving loop) with ``make_app`` replaced by a WSGI app
 that answers ``200 hello`` to everything, the reference one with the
-reference mock of bench/reference.py (the least an app that makes
-GetMeeting and CreateAttendee answers must do; shown, no target).  All get
-the same request bytes.
+reference mock of bench/reference.py (a plain app that only makes the
+GetMeeting and CreateAttendee answers; shown, no target).  All get the
+same request bytes.
 
 The load generator is one closed-loop client process (this one): C
 keep-alive connections on one epoll selector, each sending a pre-built
@@ -62,20 +62,24 @@ class Hello:
         return [self.body]
 
 
-HELLO_LAUNCHER = f"""
+def launcher(module: str, app: str) -> str:
+    """Code that runs ``chime-mock serve`` with ``make_app`` replaced by ``module.app()``
+    (a module of bench/): the very same serving code around another WSGI app."""
+    return f"""
 import sys
 sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 import chime_mock.doors.server.app as app_module
 from chime_mock.doors.server import cli
-from bench_server import Hello
+from {module} import {app}
 
-app_module.make_app = lambda service, **kwargs: Hello()
+app_module.make_app = lambda service, **kwargs: {app}()
 sys.exit(cli.main(["serve", *sys.argv[1:]]))
 """
 
-#: The same ``serve`` code again, serving the reference mock (bench/reference.py).
-REFERENCE_LAUNCHER = HELLO_LAUNCHER.replace("from bench_server import Hello", "from reference import ReferenceApp") \
-    .replace("Hello()", "ReferenceApp()")
+
+HELLO_LAUNCHER = launcher("bench_server", "Hello")
+#: The reference mock of bench/reference.py as the app.
+REFERENCE_LAUNCHER = launcher("reference", "ReferenceApp")
 
 
 def auth_header(region: str = "us-east-1") -> str:
@@ -397,16 +401,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rounds = args.rounds or (3 if args.quick else 8)
     warmup = 0.15
 
-    chime, chime_port = start(None, args.threads, args.switch_interval)
-    hello, hello_port = start(HELLO_LAUNCHER, args.threads, args.switch_interval)
-    reference, reference_port = start(REFERENCE_LAUNCHER, args.threads, args.switch_interval)
-    pids = {"chime": chime.pid, "hello": hello.pid, "reference": reference.pid}
-    ports = {"chime": chime_port, "hello": hello_port, "reference": reference_port}
+    procs: Dict[str, "subprocess.Popen[str]"] = {}
+    ports: Dict[str, int] = {}
+    pids: Dict[str, int] = {}
     results: Dict[Tuple[str, int, str], List[float]] = {}
     cpu: Dict[Tuple[str, int, str], List[float]] = {}
     switches: Dict[Tuple[str, int, str], List[float]] = {}
     t0 = time.perf_counter()
     try:
+        for side, code in (("chime", None), ("hello", HELLO_LAUNCHER), ("reference", REFERENCE_LAUNCHER)):
+            procs[side], ports[side] = start(code, args.threads, args.switch_interval)
+            pids[side] = procs[side].pid
+        chime_port = ports["chime"]
         host = f"127.0.0.1:{chime_port}"
         for clients in args.clients:
             for op in args.ops:
@@ -436,7 +442,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                  switches.setdefault((op, clients, side), [])))
             print(f"{clients} client(s) done", file=sys.stderr)
     finally:
-        for proc in (chime, hello, reference):
+        for proc in procs.values():
             proc.terminate()
             try:
                 proc.wait(15)
