@@ -263,3 +263,18 @@ def test_a_bare_client_whose_handlers_were_removed_is_answered_by_the_backstop(s
         with pytest.raises(client.exceptions.NotFoundException):
             client.get_meeting(MeetingId="11111111-1111-4111-8111-111111111111")
     assert sent == []
+
+
+def test_the_backstop_lets_a_client_without_handlers_talk_to_a_local_server(sent):
+    """A request to this machine is not one to AWS: a client whose handlers were
+    taken off on purpose (to reach ``chime-mock serve``, say) still goes there."""
+    from chime_mock.doors.botocore import hooks
+
+    with mock_chime_meetings():
+        client = bare_client(endpoint_url="http://127.0.0.1:9", aws_access_key_id="testing",
+                             aws_secret_access_key="testing")
+        for event, handler, unique in hooks._HANDLERS:
+            client.meta.events.unregister(event, handler, unique_id=unique)
+        with pytest.raises(Sent):
+            client.get_meeting(MeetingId="11111111-1111-4111-8111-111111111111")
+    assert sent == ["http://127.0.0.1:9/meetings/11111111-1111-4111-8111-111111111111"]

@@ -26,10 +26,13 @@ services' calls never reach chime_mock and Chime calls never reach moto.
 from __future__ import annotations
 
 import contextvars
+import functools
 import gc
+import ipaddress
 import logging
 import time
 from typing import Any, Dict, Iterator, Optional, Tuple, cast
+from urllib.parse import urlsplit
 
 import botocore
 from botocore import handlers as _botocore_handlers
@@ -252,13 +255,28 @@ def _no_imds_region(self: Any) -> None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _is_loopback_host(host: str) -> bool:
+    """Does this host name this machine (``localhost``, 127.0.0.0/8, ``::1``)?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def is_chime_request(endpoint: Any, request: Any) -> bool:
-    """Is this request, about to be sent by ``endpoint``, a Chime one?  By the
-    endpoint's service (botocore's ``Endpoint`` keeps the model's endpoint
-    prefix: a client's ``endpoint_url``, a VPC endpoint say, does not change
-    it), or by a Chime host name in its URL."""
-    return (getattr(endpoint, "_endpoint_prefix", None) == service_model().endpoint_prefix
-            or is_chime_url(request.url or ""))
+    """Is this request, about to be sent by ``endpoint``, a Chime one that
+    must not leave?  By a Chime host name in its URL, or by the endpoint's
+    service (botocore's ``Endpoint`` keeps the model's endpoint prefix: a
+    client's ``endpoint_url``, a VPC endpoint say, does not change it) unless
+    the URL names this machine: a client whose handlers were taken off to talk
+    to a local server (``chime-mock serve``) on purpose is let through."""
+    url = request.url or ""
+    if getattr(endpoint, "_endpoint_prefix", None) == service_model().endpoint_prefix:
+        return not _is_loopback_host(urlsplit(url).hostname or "")
+    return is_chime_url(url)
 
 
 def _guarded_send(self: Endpoint, request: Any) -> Any:
