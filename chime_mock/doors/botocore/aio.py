@@ -14,7 +14,10 @@ Also here, for aiobotocore only:
   go through ``botocore.endpoint.Endpoint._send``);
 * no credential setup for a Chime client created while a mock is active
   (``AioSession`` resolves credentials in its own coroutine; see
-  ``_credentials`` for the botocore side).
+  ``_credentials`` for the botocore side);
+* the event handlers on every Chime client an ``AioSession`` creates whose
+  session lacks them (``include_builtin_handlers=False``), as ``_credentials``
+  does for botocore's.
 
 aiobotocore is never imported here unless it is installed and the program
 imports it: the patches are applied when ``aiobotocore`` is first imported.
@@ -126,22 +129,24 @@ def respond(url: str, status: int, headers: Any, body: bytes) -> Any:
 
 
 # -- patches applied once aiobotocore is imported -------------------------------------
-def _patch(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool],
-           skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool]) -> None:
+def _patch(before_send: Callable[..., Any], is_chime_request: Callable[[Any, Any], bool],
+           skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool],
+           on_chime_client: Callable[[Any], None]) -> None:
     """Apply the aiobotocore patches, once."""
     global _patched
     with _lock:
         if _patched:
             return
         _patched = True
-    _patch_send(before_send, is_chime_url)
+    _patch_send(before_send, is_chime_request)
     _patch_retries(skip_retry_delays, is_chime_send)
-    _patch_credentials()
+    _patch_credentials(on_chime_client)
 
 
-def _patch_send(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool]) -> None:
+def _patch_send(before_send: Callable[..., Any], is_chime_request: Callable[[Any, Any], bool]) -> None:
     """The fail-closed backstop: ``AioEndpoint._send`` answers a Chime request
-    that somehow skipped ``before-send`` while a mock is active."""
+    (by its endpoint's service or its URL: see ``hooks.is_chime_request``) that
+    somehow skipped ``before-send`` while a mock is active."""
     from aiobotocore.endpoint import AioEndpoint
 
     from chime_mock.service.registry import ACTIVE
@@ -149,7 +154,7 @@ def _patch_send(before_send: Callable[..., Any], is_chime_url: Callable[[str], b
     original_send = AioEndpoint._send
 
     async def _send(self: Any, request: Any) -> Any:
-        if ACTIVE and is_chime_url(request.url or ""):
+        if ACTIVE and is_chime_request(self, request):
             request.headers[MARK] = AIO
             return before_send(request, event_name="")
         return await original_send(self, request)
@@ -202,9 +207,11 @@ def _patch_retries(skip_retry_delays: Callable[[], bool], is_chime_send: Callabl
     AsyncClientRateLimiter.on_sending_request = on_sending_request
 
 
-def _patch_credentials() -> None:
+def _patch_credentials(on_chime_client: Callable[[Any], None]) -> None:
     """No credential setup for a Chime client created while a mock is active
-    (``AioSession`` resolves credentials in its own coroutine)."""
+    (``AioSession`` resolves credentials in its own coroutine), and the event
+    handlers on every Chime client created (``on_chime_client`` leaves one
+    whose session has them as it is)."""
     from aiobotocore.session import AioSession
 
     from chime_mock.doors.botocore.credentials import DeferredCredentials
@@ -214,13 +221,18 @@ def _patch_credentials() -> None:
     original_get_credentials = AioSession.get_credentials
 
     async def _create_client(self: Any, service_name: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if not (ACTIVE and service_name == SERVICE_NAME and kwargs.get("aws_access_key_id") is None):
+        if service_name != SERVICE_NAME:
             return await original_create(self, service_name, *args, **kwargs)
-        token = _creating_chime.set(True)
-        try:
-            return await original_create(self, service_name, *args, **kwargs)
-        finally:
-            _creating_chime.reset(token)
+        if ACTIVE and kwargs.get("aws_access_key_id") is None:
+            token = _creating_chime.set(True)
+            try:
+                client = await original_create(self, service_name, *args, **kwargs)
+            finally:
+                _creating_chime.reset(token)
+        else:
+            client = await original_create(self, service_name, *args, **kwargs)
+        on_chime_client(client)
+        return client
 
     async def get_credentials(self: Any) -> Any:
         if _creating_chime.get() and getattr(self, "_credentials", None) is None:
@@ -284,10 +296,11 @@ class _OnImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-def install(before_send: Callable[..., Any], is_chime_url: Callable[[str], bool],
-            skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool]) -> None:
+def install(before_send: Callable[..., Any], is_chime_request: Callable[[Any, Any], bool],
+            skip_retry_delays: Callable[[], bool], is_chime_send: Callable[[Any], bool],
+            on_chime_client: Callable[[Any], None]) -> None:
     def apply() -> None:
-        _patch(before_send, is_chime_url, skip_retry_delays, is_chime_send)
+        _patch(before_send, is_chime_request, skip_retry_delays, is_chime_send, on_chime_client)
 
     if "aiobotocore.session" in sys.modules:
         apply()

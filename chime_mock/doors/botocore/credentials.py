@@ -71,20 +71,25 @@ _original_create_client = Session.create_client
 _original_get_credentials = Session.get_credentials
 
 
-#: Called with each Chime client created under a mock (the event handlers are
-#: registered on it: a session made with ``include_builtin_handlers=False``
-#: would otherwise sign with the real credential chain before the backstop).
+#: Called with every Chime client created once chime_mock is installed, under a
+#: mock or not (the event handlers are registered on it unless its session
+#: already has them: a client of a session made with
+#: ``include_builtin_handlers=False`` would otherwise sign with the real
+#: credential chain, and send, when a mock is active by the time it is used).
 _on_chime_client: Optional[Callable[[Any], None]] = None
 
 
 def _create_client(self: Session, service_name: Any = None, *args: Any, **kwargs: Any) -> Any:
-    if service_name != SERVICE_NAME or not (registry.ACTIVE or registry.stale_here()):
+    if service_name != SERVICE_NAME:
         return _original_create_client(self, service_name, *args, **kwargs)
-    token = _creating_chime.set(_wants_deferral(service_name, kwargs))
-    try:
+    if registry.ACTIVE or registry.stale_here():
+        token = _creating_chime.set(_wants_deferral(service_name, kwargs))
+        try:
+            client = _original_create_client(self, service_name, *args, **kwargs)
+        finally:
+            _creating_chime.reset(token)
+    else:
         client = _original_create_client(self, service_name, *args, **kwargs)
-    finally:
-        _creating_chime.reset(token)
     if _on_chime_client is not None:
         _on_chime_client(client)
     return client
@@ -99,7 +104,8 @@ def _get_credentials(self: Session) -> Any:
 
 def install(on_chime_client: Optional[Callable[[Any], None]] = None) -> None:
     """Wrap ``Session.create_client``/``get_credentials`` once (pass-through
-    unless a mock is active and a Chime client is being created)."""
+    for other services; a Chime client gets ``on_chime_client``, and, while a
+    mock is active, deferred credentials)."""
     global _on_chime_client
     _on_chime_client = on_chime_client
     if Session.create_client is not _create_client:

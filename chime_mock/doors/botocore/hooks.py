@@ -8,7 +8,11 @@ carries on as if they were not there.  Installing them:
   created from then on registers (boto3's default session included);
 * onto every botocore session and ``chime-sdk-meetings`` client that already
   exists (one ``gc`` walk), so module-level clients built before the first
-  activation, or before ``chime_mock`` was imported, are answered too.
+  activation, or before ``chime_mock`` was imported, are answered too;
+* onto every ``chime-sdk-meetings`` client created from then on whose session
+  lacks them (``include_builtin_handlers=False``; botocore's through
+  ``credentials``, aiobotocore's through ``aio``), under a mock or not, so such
+  a client is answered by any mock active when it is used.
 
 Which activation answers a call: the innermost active one of the caller's
 context (a ``ContextVar``: each thread and each asyncio task has its own),
@@ -22,10 +26,13 @@ services' calls never reach chime_mock and Chime calls never reach moto.
 from __future__ import annotations
 
 import contextvars
+import functools
 import gc
+import ipaddress
 import logging
 import time
 from typing import Any, Dict, Iterator, Optional, Tuple, cast
+from urllib.parse import urlsplit
 
 import botocore
 from botocore import handlers as _botocore_handlers
@@ -44,7 +51,7 @@ from chime_mock.doors.botocore import credentials as _credentials
 from chime_mock.doors.request import answer, as_bytes
 from chime_mock.ground.endpoints import is_chime_url
 from chime_mock.ground.errors import ChimeMockError
-from chime_mock.ground.model import SERVICE_NAME
+from chime_mock.ground.model import SERVICE_NAME, service_model
 from chime_mock.service import registry
 from chime_mock.protocol.restjson import protocol
 
@@ -248,10 +255,34 @@ def _no_imds_region(self: Any) -> None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _is_loopback_host(host: str) -> bool:
+    """Does this host name this machine (``localhost``, 127.0.0.0/8, ``::1``)?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_chime_request(endpoint: Any, request: Any) -> bool:
+    """Is this request, about to be sent by ``endpoint``, a Chime one that
+    must not leave?  By a Chime host name in its URL, or by the endpoint's
+    service (botocore's ``Endpoint`` keeps the model's endpoint prefix: a
+    client's ``endpoint_url``, a VPC endpoint say, does not change it) unless
+    the URL names this machine: a client whose handlers were taken off to talk
+    to a local server (``chime-mock serve``) on purpose is let through."""
+    url = request.url or ""
+    if getattr(endpoint, "_endpoint_prefix", None) == service_model().endpoint_prefix:
+        return not _is_loopback_host(urlsplit(url).hostname or "")
+    return is_chime_url(url)
+
+
 def _guarded_send(self: Endpoint, request: Any) -> Any:
     """While a mock is active, a Chime request that somehow skipped the
     before-send handler is answered here rather than sent to AWS."""
-    if registry.ACTIVE and is_chime_url(request.url or ""):
+    if registry.ACTIVE and is_chime_request(self, request):
         return answer_unhooked(request)
     return _previous(Endpoint, "_send")(self, request)
 
@@ -261,8 +292,10 @@ _installed = False
 
 def _register_on_client(client: Any) -> None:
     """The handlers on a Chime client whose session has none of them (one made
-    with ``include_builtin_handlers=False``); registering them twice would
-    answer each call twice."""
+    with ``include_builtin_handlers=False``), botocore's or aiobotocore's;
+    called for every Chime client created once chime_mock is installed, so a
+    client that has them already (its session's) is left as it is:
+    registering them twice would answer each call twice."""
     emitter = getattr(client.meta.events, "_emitter", None)
     try:
         present = list(emitter._handlers.prefix_search(f"{_SEND_PREFIX}GetMeeting"))  # type: ignore[union-attr]
@@ -280,7 +313,7 @@ def _install() -> None:
         return
     _installed = True
     _credentials.install(on_chime_client=_register_on_client)
-    _aio.install(answer_unhooked, is_chime_url, skip_retry_delays, is_chime_send)
+    _aio.install(answer_unhooked, is_chime_request, skip_retry_delays, is_chime_send, _register_on_client)
     builtin = _botocore_handlers.BUILTIN_HANDLERS
     if any(entry[1] is before_send for entry in builtin):
         return
