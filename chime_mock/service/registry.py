@@ -15,7 +15,8 @@ Rules:
 * Work that outlives its activation (a leaked task, a ``copy_context()``
   thread, a plain ``Thread`` or executor started inside it) holds a stale
   entry, and its calls are refused rather than answered by a later test's
-  mock or sent to AWS.
+  mock or sent to AWS.  A new activation entered there answers while it
+  lasts; when it ends, the stale entry is on top again and refuses again.
 
 ``push``/``pop`` take an ``opening``/``closing`` callable that the activation
 layer hands in (it opens and closes the doors); they run under the registry's
@@ -25,7 +26,7 @@ door is intercepting" are one state.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple, cast
 
 from chime_mock.ground.errors import ChimeMockError
 from chime_mock.ground.locks import ForkSafeLock
@@ -57,12 +58,22 @@ _lock = ForkSafeLock()
 #: other work inherited (a task, a copied context, a thread or executor job
 #: started inside it), or that stayed behind because the activation was
 #: stopped from another context, outlives its activation: it is stale, and
-#: Chime calls made with it are refused until this context enters a new
-#: activation.  Nothing else removes it: a caller that believed it was mocked
-#: is never sent to AWS.
+#: Chime calls made with it on top are refused.  A new activation entered in
+#: this context goes on top of it and answers while it lasts; when it is left,
+#: the stale entry is on top again (the code there still believes it is inside
+#: the activation that ended).  Nothing else removes a stale entry (only a
+#: test runner, between tests: ``drop_ended``): a caller that believed it was
+#: mocked is never sent to AWS.
 _Entry = Activation
 _CONTEXT: "contextvars.ContextVar[Tuple[_Entry, ...]]" = contextvars.ContextVar(
     "chime_mock_activations", default=())
+#: What a stale entry becomes when its context enters a new activation: an
+#: ended activation that refuses just the same but holds no handle or service
+#: (the context no longer keeps their state reachable).  Adjacent stale entries
+#: become one: a stale entry is never left (``leave_context`` is given a live
+#: activation's record), so one refuses as well as several.
+_ENDED = Activation(None, cast("ChimeService", None), joinable=False)
+_ENDED.live = False
 
 
 def push(activation: Activation, opening: Callable[[], None]) -> None:
@@ -87,9 +98,26 @@ def pop(activation: Activation, closing: Callable[[], None]) -> None:
 
 
 def enter_context(activation: Activation) -> None:
-    """Enter ``activation`` in this context (dropping stale entries: this
-    context now says which activation it belongs to)."""
-    _CONTEXT.set(tuple(entry for entry in _CONTEXT.get() if entry.live) + (activation,))
+    """Enter ``activation`` in this context, on top of what is there.  Stale
+    entries stay (as ``_ENDED``), so when ``activation`` is left a context
+    that had outlived its activation is refused again, not sent to AWS."""
+    stack = _CONTEXT.get()
+    for entry in stack:
+        if not entry.live:
+            stack = _without_dead_weight(stack)
+            break
+    _CONTEXT.set(stack + (activation,))
+
+
+def _without_dead_weight(stack: Tuple[_Entry, ...]) -> Tuple[_Entry, ...]:
+    """``stack`` with each run of stale entries made one ``_ENDED``."""
+    kept: List[_Entry] = []
+    for entry in stack:
+        if entry.live:
+            kept.append(entry)
+        elif not kept or kept[-1] is not _ENDED:
+            kept.append(_ENDED)
+    return tuple(kept)
 
 
 def leave_context(activation: Activation) -> None:
@@ -100,6 +128,15 @@ def leave_context(activation: Activation) -> None:
         if stack[index] is activation:
             _CONTEXT.set(stack[:index] + stack[index + 1:])
             return
+
+
+def drop_ended() -> None:
+    """Forget this context's stale entries: for a test runner, between tests
+    (the code that believed it was inside an ended activation has returned;
+    the next test does not believe it is).  Work still running keeps its own."""
+    stack = _CONTEXT.get()
+    if any(not entry.live for entry in stack):
+        _CONTEXT.set(tuple(entry for entry in stack if entry.live))
 
 
 def context_activation(joinable: bool = False) -> Optional[Activation]:
@@ -177,5 +214,6 @@ def forget(token: "contextvars.Token[Tuple[_Entry, ...]]") -> None:
     _CONTEXT.reset(token)
 
 
-__all__ = ["Activation", "ACTIVE", "push", "pop", "enter_context", "leave_context", "context_activation",
-           "stale_here", "refuse_if_stale", "current", "answering", "context_entries", "adopt", "forget"]
+__all__ = ["Activation", "ACTIVE", "push", "pop", "enter_context", "leave_context", "drop_ended",
+           "context_activation", "stale_here", "refuse_if_stale", "current", "answering", "context_entries",
+           "adopt", "forget"]
