@@ -15,6 +15,7 @@ only when a test uses the fixture or the marker.
 from __future__ import annotations
 
 import difflib
+import sys
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List
 
 import pytest
@@ -102,6 +103,11 @@ _ACTIVATION = "_chime_mock_activation"
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    registry = sys.modules.get("chime_mock.service.registry")
+    if registry is not None:
+        # An earlier test whose mock another thread stopped left this context
+        # refusing Chime calls (service/registry.py): that test is over.
+        registry.drop_ended()
     handle = getattr(getattr(item, "cls", None), "_chime_mock_handle", None)
     if handle is not None:
         setattr(item, _ACTIVATION, handle._run_activation())
