@@ -464,23 +464,13 @@ class ChimeMeetingsMock:
 
     def _decorate_class(self, cls: C) -> C:
         if issubclass(cls, unittest.TestCase):
-            # setUp, the test, tearDown and cleanups all run inside one activation per test.
-            original_run = cls.run
-            handle = self
-
-            @functools.wraps(original_run)
-            def run(test_self: unittest.TestCase, result: Any = None) -> Any:
-                activation = handle._run_activation()
-                if hasattr(test_self, "_asyncioTestContext"):
-                    # IsolatedAsyncioTestCase (3.11+) runs asyncSetUp, the test and
-                    # asyncTearDown in a context copied when the case was built,
-                    # before this activation: give it one that carries it.
-                    setattr(test_self, "_asyncioTestContext", contextvars.copy_context())
-                try:
-                    return original_run(test_self, result)
-                finally:
-                    activation._finish()
-            setattr(cls, "run", run)
+            # setUp, the test, tearDown and cleanups (addCleanup, enterContext) all
+            # run inside one activation per test: through run() (unittest's runner
+            # and pytest) and debug() (TestSuite.debug).  Class cleanups
+            # (addClassCleanup, enterClassContext), which unittest runs after
+            # tearDownClass, are wrapped with the class hooks below.
+            setattr(cls, "run", self._case_method(cls.run))
+            setattr(cls, "debug", self._case_method(cls.debug))
         elif callable(getattr(cls, "setup_method", None)):
             # pytest-style class: the activation spans setup_method, the test and teardown_method.
             self._wrap_setup_teardown(cls)
@@ -505,6 +495,24 @@ class ChimeMeetingsMock:
             if inspect.isclass(value) and name.startswith("Test") and "_chime_mock_handle" not in vars(value):
                 self._decorate_class(value)
         return cls
+
+    def _case_method(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """``TestCase.run``/``debug`` in one activation per run of the test."""
+        handle = self
+
+        @functools.wraps(original)
+        def method(test_self: unittest.TestCase, *args: Any, **kwargs: Any) -> Any:
+            activation = handle._run_activation()
+            if hasattr(test_self, "_asyncioTestContext"):
+                # IsolatedAsyncioTestCase (3.11+) runs asyncSetUp, the test and
+                # asyncTearDown in a context copied when the case was built,
+                # before this activation: give it one that carries it.
+                setattr(test_self, "_asyncioTestContext", contextvars.copy_context())
+            try:
+                return original(test_self, *args, **kwargs)
+            finally:
+                activation._finish()
+        return method
 
     def _class_hook(self, raw: Any) -> Any:
         """``setUpClass``/``setup_class`` & co. in an activation, with the
@@ -631,7 +639,10 @@ def _wrap_async_generator(handle: ChimeMeetingsMock, target: Any, as_kwarg: Opti
     return async_gen_wrapper
 
 
-_CLASS_HOOKS = ("setUpClass", "tearDownClass", "setup_class", "teardown_class")
+# ``doClassCleanups`` (unittest, 3.8+) runs what ``addClassCleanup`` and
+# ``enterClassContext`` registered, after ``tearDownClass`` (or after a failed
+# ``setUpClass``): outside the class hooks' activations, so it gets its own.
+_CLASS_HOOKS = ("setUpClass", "tearDownClass", "setup_class", "teardown_class", "doClassCleanups")
 
 
 def _function_of(attr: Any) -> Any:

@@ -101,6 +101,36 @@ def chime_meetings(request: pytest.FixtureRequest) -> Iterator["ChimeMeetingsMoc
 _ACTIVATION = "_chime_mock_activation"
 
 
+def _mock_first(item: pytest.Item) -> None:
+    """A test that takes the ``chime_meetings`` fixture (itself or through
+    another fixture) has it set up before its other function-scoped fixtures,
+    autouse ones included, and so torn down after them: their Chime calls are
+    answered too.  pytest sets a test's fixtures up in the order of
+    ``item.fixturenames`` (broader scopes first, then the order they were
+    asked for; ``TopRequest._fillfixtures`` in ``_pytest/fixtures.py``), so the
+    fixture moves to the front of the function-scoped ones; broader-scoped
+    fixtures keep their place.  Where pytest's internals differ, the order is
+    left as it is: never a broken run."""
+    try:
+        names = getattr(item, "fixturenames", None)
+        if not isinstance(names, list) or MARKER not in names:
+            return
+        definitions = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+
+        def function_scoped(name: str) -> bool:
+            chain = definitions.get(name)
+            return not chain or chain[-1].scope == "function"
+
+        if not function_scoped(MARKER):
+            return
+        first = next(index for index, name in enumerate(names) if function_scoped(name))
+        if names.index(MARKER) > first:
+            # A new list: items of one parametrized function share the old one.
+            item.fixturenames = names[:first] + [MARKER] + [name for name in names[first:] if name != MARKER]  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - another pytest's internals: keep its order
+        return
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     registry = sys.modules.get("chime_mock.service.registry")
@@ -108,6 +138,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
         # An earlier test whose mock another thread stopped left this context
         # refusing Chime calls (service/registry.py): that test is over.
         registry.drop_ended()
+    _mock_first(item)
     handle = getattr(getattr(item, "cls", None), "_chime_mock_handle", None)
     if handle is not None:
         setattr(item, _ACTIVATION, handle._run_activation())
