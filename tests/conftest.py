@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from tests.doors import DOORS, HAVE_AIOBOTOCORE, make_door
+from tests.escapes import record_sends
 
 DOORS_MARKER = "doors"
 
@@ -126,3 +127,10 @@ def broken_profile(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))   # no real SSO cache
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return marker
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The URLs that reached botocore's (or aiobotocore's) HTTP layer, which
+    refuses each with ``tests.escapes.Sent``: a request that would have left."""
+    return record_sends(monkeypatch)

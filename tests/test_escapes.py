@@ -17,32 +17,11 @@ import botocore.session
 import pytest
 import requests
 from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 from botocore.endpoint import Endpoint
 
 from chime_mock import ChimeMockError, client_env, mock_chime_meetings
 from chime_mock.doors.botocore.hooks import RawBody
-
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
-MEETING_ID = "11111111-1111-4111-8111-111111111111"
-CHIME_URL = f"https://meetings-chime.us-east-1.amazonaws.com/meetings/{MEETING_ID}"
-
-
-def chime():
-    return boto3.client("chime-sdk-meetings", region_name="us-east-1", config=NO_RETRY,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def outcome_of(call):
-    try:
-        call()
-        return "answered"
-    except ChimeMockError:
-        return "refused"
-    except Exception as exc:  # e.g. NotFoundException from the mock counts as answered
-        return "answered" if hasattr(exc, "response") and exc.response.get("ResponseMetadata", {}).get(
-            "HTTPHeaders", {}).get("x-amzn-requestid") else f"other: {type(exc).__name__}: {exc}"
-
+from tests.escapes import CHIME_URL, MEETING_ID, NO_RETRY, chime, outcome_of
 
 def test_a_stop_from_another_thread_leaves_the_starter_refused_not_sent():
     m = mock_chime_meetings()

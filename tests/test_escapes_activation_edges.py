@@ -17,54 +17,12 @@ import io
 import textwrap
 import unittest
 
-import boto3
-import botocore.httpsession
 import pytest
-from botocore.config import Config
 
-from chime_mock import ChimeMockError, mock_chime_meetings
+from chime_mock import mock_chime_meetings
+from tests.escapes import get_meeting
 
 pytest_plugins = ["pytester"]
-
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
-MEETING_ID = "11111111-1111-4111-8111-111111111111"
-
-
-class Sent(Exception):
-    """A request reached the network layer: it would have gone to AWS."""
-
-
-@pytest.fixture
-def sends(monkeypatch):
-    """Every request that reaches botocore's HTTP layer, which raises ``Sent``."""
-    seen = []
-
-    def send(self, request):
-        seen.append(request.url)
-        raise Sent(request.url)
-    monkeypatch.setattr(botocore.httpsession.URLLib3Session, "send", send)
-    return seen
-
-
-def chime():
-    return boto3.client("chime-sdk-meetings", region_name="us-east-1", config=NO_RETRY,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def outcome_of(call):
-    try:
-        call()
-        return "answered"
-    except ChimeMockError:
-        return "refused"
-    except Exception as exc:  # e.g. NotFoundException from the mock counts as answered
-        return "answered" if hasattr(exc, "response") and exc.response.get("ResponseMetadata", {}).get(
-            "HTTPHeaders", {}).get("x-amzn-requestid") else f"other: {type(exc).__name__}: {exc}"
-
-
-def get_meeting():
-    return outcome_of(lambda: chime().get_meeting(MeetingId=MEETING_ID))
-
 
 def run_plainly(case, method="run"):
     """Run a TestCase class as ``unittest.main`` would (suite, class fixtures,
@@ -86,7 +44,7 @@ def recorded(outcomes, label):
 
 # -- unittest: class cleanups -----------------------------------------------------
 
-def test_a_class_cleanup_registered_in_set_up_class_is_answered_under_unittest(sends):
+def test_a_class_cleanup_registered_in_set_up_class_is_answered_under_unittest(sent):
     outcomes = []
 
     @mock_chime_meetings
@@ -100,10 +58,10 @@ def test_a_class_cleanup_registered_in_set_up_class_is_answered_under_unittest(s
 
     run_plainly(Case)
     assert outcomes == [("class cleanup", "answered")]
-    assert sends == []
+    assert sent == []
 
 
-def test_class_cleanups_run_after_a_failed_set_up_class_are_answered(sends):
+def test_class_cleanups_run_after_a_failed_set_up_class_are_answered(sent):
     outcomes = []
 
     @mock_chime_meetings
@@ -120,11 +78,11 @@ def test_class_cleanups_run_after_a_failed_set_up_class_are_answered(sends):
     unittest.defaultTestLoader.loadTestsFromTestCase(Case).run(result)
     assert len(result.errors) == 1 and "set-up failed" in result.errors[0][1]
     assert outcomes == [("class cleanup", "answered")]
-    assert sends == []
+    assert sent == []
 
 
 @pytest.mark.skipif(not hasattr(unittest.TestCase, "enterClassContext"), reason="enterClassContext is new in 3.11")
-def test_a_class_context_is_exited_mocked_under_unittest(sends):
+def test_a_class_context_is_exited_mocked_under_unittest(sent):
     outcomes = []
 
     @mock_chime_meetings
@@ -138,10 +96,10 @@ def test_a_class_context_is_exited_mocked_under_unittest(sends):
 
     run_plainly(Case)
     assert outcomes == [("class context exit", "answered")]
-    assert sends == []
+    assert sent == []
 
 
-def test_a_subclass_of_a_decorated_case_runs_its_class_cleanups_mocked(sends):
+def test_a_subclass_of_a_decorated_case_runs_its_class_cleanups_mocked(sent):
     outcomes = []
 
     @mock_chime_meetings
@@ -158,7 +116,7 @@ def test_a_subclass_of_a_decorated_case_runs_its_class_cleanups_mocked(sends):
 
     run_plainly(Case)
     assert outcomes == [("class cleanup", "answered")]
-    assert sends == []
+    assert sent == []
 
 
 # -- unittest: test cleanups ------------------------------------------------------
@@ -184,14 +142,14 @@ def _expected():
 
 
 @pytest.mark.parametrize("method", ["run", "debug"])
-def test_cleanups_added_in_set_up_and_the_test_are_answered_under_unittest(sends, method):
+def test_cleanups_added_in_set_up_and_the_test_are_answered_under_unittest(sent, method):
     outcomes = []
     run_plainly(_cleanup_case(outcomes), method)
     assert outcomes == _expected()
-    assert sends == []
+    assert sent == []
 
 
-def test_cleanups_of_an_isolated_async_case_are_answered_under_unittest(sends):
+def test_cleanups_of_an_isolated_async_case_are_answered_under_unittest(sent):
     outcomes = []
 
     @mock_chime_meetings
@@ -214,7 +172,7 @@ def test_cleanups_of_an_isolated_async_case_are_answered_under_unittest(sends):
     assert sorted(outcomes) == [("async cleanup", "answered"), ("class cleanup", "answered"),
                                 ("setUp cleanup", "answered")]
     assert outcomes[-1] == ("class cleanup", "answered")
-    assert sends == []
+    assert sent == []
 
 
 # -- inner pytest sessions (pytester, in this process: the patched network layer holds) --
@@ -278,14 +236,14 @@ UNITTEST_UNDER_PYTEST = """
 """
 
 
-def test_the_same_cleanups_are_answered_under_pytest(pytester, sends):
+def test_the_same_cleanups_are_answered_under_pytest(pytester, sent):
     run_inner(pytester, UNITTEST_UNDER_PYTEST)
-    assert sends == []
+    assert sent == []
 
 
 # -- pytest: the chime_meetings fixture and the test's other fixtures ----------------
 
-def test_a_fixture_asked_for_before_chime_meetings_runs_mocked(pytester, sends):
+def test_a_fixture_asked_for_before_chime_meetings_runs_mocked(pytester, sent):
     run_inner(pytester, """
         @pytest.fixture
         def meeting():
@@ -296,10 +254,10 @@ def test_a_fixture_asked_for_before_chime_meetings_runs_mocked(pytester, sends):
         def test_it(meeting, chime_meetings):
             call("test")
     """)
-    assert sends == []
+    assert sent == []
 
 
-def test_a_fixture_beside_one_that_depends_on_chime_meetings_runs_mocked(pytester, sends):
+def test_a_fixture_beside_one_that_depends_on_chime_meetings_runs_mocked(pytester, sent):
     run_inner(pytester, """
         @pytest.fixture
         def room(chime_meetings):
@@ -315,10 +273,10 @@ def test_a_fixture_beside_one_that_depends_on_chime_meetings_runs_mocked(pyteste
         def test_it(meeting, n, room):
             call("test")
     """, passed=2)
-    assert sends == []
+    assert sent == []
 
 
-def test_an_autouse_fixture_of_a_test_that_asks_for_chime_meetings_runs_mocked(pytester, sends):
+def test_an_autouse_fixture_of_a_test_that_asks_for_chime_meetings_runs_mocked(pytester, sent):
     run_inner(pytester, """
         @pytest.fixture(autouse=True)
         def around():
@@ -339,10 +297,10 @@ def test_an_autouse_fixture_of_a_test_that_asks_for_chime_meetings_runs_mocked(p
             def test_it(self, chime_meetings):
                 call("test")
     """, passed=2)
-    assert sends == []
+    assert sent == []
 
 
-def test_broader_scoped_fixtures_keep_their_order(pytester, sends):
+def test_broader_scoped_fixtures_keep_their_order(pytester, sent):
     run_inner(pytester, """
         ORDER = []
 
@@ -359,10 +317,10 @@ def test_broader_scoped_fixtures_keep_their_order(pytester, sends):
             # the module-scoped fixture came first, outside the mock; the function one inside
             assert ORDER == [("module", True), ("meeting", False)]
     """)
-    assert sends == []
+    assert sent == []
 
 
-def test_the_marker_covers_fixtures_asked_for_before_chime_meetings(pytester, sends):
+def test_the_marker_covers_fixtures_asked_for_before_chime_meetings(pytester, sent):
     run_inner(pytester, """
         @pytest.fixture
         def meeting():
@@ -375,10 +333,10 @@ def test_the_marker_covers_fixtures_asked_for_before_chime_meetings(pytester, se
             assert chime_meetings.seed == 3
             call("test")
     """)
-    assert sends == []
+    assert sent == []
 
 
-def test_a_test_without_chime_meetings_keeps_its_fixture_order(pytester, sends):
+def test_a_test_without_chime_meetings_keeps_its_fixture_order(pytester, sent):
     run_inner(pytester, """
         @pytest.fixture
         def first():
@@ -391,4 +349,4 @@ def test_a_test_without_chime_meetings_keeps_its_fixture_order(pytester, sends):
         def test_it(first, second, request):
             assert request.fixturenames[:3] == ["first", "second", "request"]
     """)
-    assert sends == []
+    assert sent == []

@@ -14,40 +14,14 @@ import botocore.httpsession
 import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 
 from chime_mock import ChimeMockError, mock_chime_meetings
 from chime_mock.doors.botocore.hooks import RawBody
+from tests.escapes import NO_RETRY, Sent
 
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 VPC_ENDPOINT = "https://vpce-0abc-xyz.meetings-chime.us-east-1.vpce.amazonaws.com"
 HAVE_AIOBOTOCORE = importlib.util.find_spec("aiobotocore") is not None
 needs_aiobotocore = pytest.mark.skipif(not HAVE_AIOBOTOCORE, reason="aiobotocore is not installed")
-
-
-class Sent(Exception):
-    """Raised by the patched HTTP layer: the request would have left the machine."""
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """The URLs that reached botocore's (and aiobotocore's) HTTP layer; each is refused."""
-    urls = []
-
-    def send(self, request):
-        urls.append(request.url)
-        raise Sent(request.url)
-
-    monkeypatch.setattr(botocore.httpsession.URLLib3Session, "send", send)
-    if HAVE_AIOBOTOCORE:
-        import aiobotocore.httpsession
-
-        async def aio_send(self, request):
-            urls.append(request.url)
-            raise Sent(request.url)
-
-        monkeypatch.setattr(aiobotocore.httpsession.AIOHTTPSession, "send", aio_send)
-    return urls
 
 
 @pytest.fixture

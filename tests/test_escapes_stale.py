@@ -17,32 +17,11 @@ import multiprocessing.pool
 import threading
 from multiprocessing.pool import ThreadPool
 
-import botocore.httpsession
 import pytest
 
 import chime_mock
 from chime_mock import mock_chime_meetings
-from tests.test_escapes import MEETING_ID, chime, outcome_of
-
-
-class Sent(Exception):
-    """A request reached the network layer."""
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """The URLs that reached the network layer (each send also raises ``Sent``)."""
-    urls = []
-
-    def send(self, request):
-        urls.append(request.url)
-        raise Sent(request.url)
-    monkeypatch.setattr(botocore.httpsession.URLLib3Session, "send", send)
-    return urls
-
-
-def get_meeting():
-    return outcome_of(lambda: chime().get_meeting(MeetingId=MEETING_ID))
+from tests.escapes import chime, get_meeting
 
 
 @mock_chime_meetings
