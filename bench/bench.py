@@ -110,6 +110,19 @@ def clean_session(factory: Callable[[], Any] = botocore.session.Session) -> Any:
         botocore_handlers.BUILTIN_HANDLERS[:] = saved
 
 
+def untouched(client: Any) -> Any:
+    """``client`` without chime_mock's event handlers, which chime_mock puts on
+    every Chime client created once it is installed (a floor is a client
+    chime_mock never touched).  Returns the client."""
+    from chime_mock.doors.botocore import hooks as chime_hooks
+
+    for event, handler, unique in chime_hooks._HANDLERS:
+        client.meta.events.unregister(event, handler, unique_id=unique)
+    handlers = list(client.meta.events._emitter._handlers.prefix_search(f"before-send.{SERVICE}.GetMeeting"))
+    assert not any(_foreign(handler) for handler in handlers), "a floor client with chime_mock's handlers"
+    return client
+
+
 # -- timing machinery ------------------------------------------------------------------
 class Case:
     """``setup()`` (untimed) returns ``fn``; a batch times ``n`` calls of ``fn(i)``
@@ -307,7 +320,7 @@ WIRE, PARAMS, PARSED = capture()
 def make_floor(unsigned: bool) -> Any:
     session = boto3.session.Session(botocore_session=clean_session())
     config = Config(signature_version=botocore.UNSIGNED) if unsigned else None
-    client = session.client(SERVICE, region_name=REGION, config=config, **({} if unsigned else FAKE_CREDS))
+    client = untouched(session.client(SERVICE, region_name=REGION, config=config, **({} if unsigned else FAKE_CREDS)))
     prefix = f"before-send.{SERVICE}."
     hits = [0]
 
@@ -347,7 +360,7 @@ def make_reference() -> Any:
     """An unsigned client from a session chime_mock never touched, answered by
     the reference mock (bench/reference.py): its answers have chime_mock's shapes."""
     session = boto3.session.Session(botocore_session=clean_session())
-    client = session.client(SERVICE, region_name=REGION, config=Config(signature_version=botocore.UNSIGNED))
+    client = untouched(session.client(SERVICE, region_name=REGION, config=Config(signature_version=botocore.UNSIGNED)))
     client.meta.events.register(f"before-send.{SERVICE}", REFERENCE.before_send, unique_id="bench-reference")
     for name in ReferenceMock.OPERATIONS:
         op = OP_BY_NAME[name]
@@ -431,7 +444,8 @@ def aio_section(rounds: int, scale: float) -> Dict[str, Case]:
     with mock_chime_meetings():
         chime_client = loop.run_until_complete(open_client(aiobotocore.session.get_session()))
     floor_session = clean_session(aiobotocore.session.AioSession)
-    floor = loop.run_until_complete(open_client(floor_session, config=Config(signature_version=botocore.UNSIGNED)))
+    floor = untouched(loop.run_until_complete(open_client(floor_session,
+                                                          config=Config(signature_version=botocore.UNSIGNED))))
     prefix = f"before-send.{SERVICE}."
 
     def canned(request: Any, event_name: str, **_: Any) -> Any:
