@@ -5,13 +5,14 @@ fixture of tests/conftest.py), so a call that was not answered shows as a
 send, never as a pass."""
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, List
 
 import boto3
 import botocore.httpsession
 from botocore.config import Config
 
-from chime_mock import ChimeMockError
+from chime_mock import ChimeMockError, mock_chime_meetings
 
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 MEETING_ID = "11111111-1111-4111-8111-111111111111"
@@ -36,6 +37,23 @@ def outcome_of(call: Callable[[], Any]) -> str:
     except Exception as exc:  # e.g. NotFoundException from the mock counts as answered
         return "answered" if hasattr(exc, "response") and exc.response.get("ResponseMetadata", {}).get(
             "HTTPHeaders", {}).get("x-amzn-requestid") else f"other: {type(exc).__name__}: {exc}"
+
+
+def outcome_after_its_mock(call: Callable[[], Any]) -> str:
+    """How ``call`` ended in a thread started inside a mock and run after it stopped."""
+    outcomes: List[str] = []
+    go = threading.Event()
+
+    def late() -> None:
+        go.wait()
+        outcomes.append(outcome_of(call))
+
+    with mock_chime_meetings():
+        worker = threading.Thread(target=late)
+        worker.start()
+    go.set()
+    worker.join()
+    return outcomes[0]
 
 
 def get_meeting() -> str:

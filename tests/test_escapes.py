@@ -21,7 +21,7 @@ from botocore.endpoint import Endpoint
 
 from chime_mock import ChimeMockError, client_env, mock_chime_meetings
 from chime_mock.doors.botocore.hooks import RawBody
-from tests.escapes import CHIME_URL, MEETING_ID, NO_RETRY, chime, outcome_of
+from tests.escapes import CHIME_URL, MEETING_ID, NO_RETRY, chime, outcome_after_its_mock, outcome_of
 
 def test_a_stop_from_another_thread_leaves_the_starter_refused_not_sent():
     m = mock_chime_meetings()
@@ -51,18 +51,7 @@ def test_a_loop_callback_scheduled_inside_a_sync_mock_is_refused_after_it():
 
 
 def test_requests_in_a_thread_that_outlived_the_mock_are_refused():
-    outcomes, go = [], threading.Event()
-
-    def late():
-        go.wait()
-        outcomes.append(outcome_of(lambda: requests.get(CHIME_URL)))
-
-    with mock_chime_meetings():
-        worker = threading.Thread(target=late)
-        worker.start()
-    go.set()
-    worker.join()
-    assert outcomes == ["refused"]
+    assert outcome_after_its_mock(lambda: requests.get(CHIME_URL)) == "refused"
 
 
 def test_a_call_under_way_when_the_mock_stops_is_not_sent():

@@ -5,21 +5,17 @@ refuses it, never sends it.  The network is patched to raise (urllib3's
 ``urlopen``), so a request that tried to leave is seen and stopped."""
 from __future__ import annotations
 
-import threading
-
-import boto3
 import pytest
 import requests
 import responses
 import urllib3.connectionpool
-from botocore.config import Config
 from requests.adapters import HTTPAdapter
 
 from chime_mock import ChimeMockError, mock_chime_meetings
 from chime_mock.doors.requests import adapter as chime_http
+from tests.escapes import chime, outcome_after_its_mock
 
 BASE = "https://meetings-chime.us-east-1.amazonaws.com"
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
 class Sent(Exception):
@@ -65,13 +61,8 @@ class RawAdapter(HTTPAdapter):
         return conn.urlopen(request.method, request.path_url, body=request.body, headers=request.headers)
 
 
-def _chime():
-    return boto3.client("chime-sdk-meetings", region_name="us-east-1", config=NO_RETRY,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 def _create(mock):
-    meeting = _chime().create_meeting(ClientRequestToken="tok-e8", MediaRegion="us-east-1",
+    meeting = chime().create_meeting(ClientRequestToken="tok-e8", MediaRegion="us-east-1",
                                       ExternalMeetingId="e8")["Meeting"]
     assert mock.journal.count() == 1
     return meeting["MeetingId"]
@@ -116,7 +107,7 @@ def test_a_chime_post_through_a_session_subclass_creates_in_the_mock(network):
             "ClientRequestToken": "tok", "MediaRegion": "us-east-1", "ExternalMeetingId": "sub"})
         assert answer.status_code == 200, answer.text
         meeting_id = answer.json()["Meeting"]["MeetingId"]
-        assert _chime().get_meeting(MeetingId=meeting_id)["Meeting"]["ExternalMeetingId"] == "sub"
+        assert chime().get_meeting(MeetingId=meeting_id)["Meeting"]["ExternalMeetingId"] == "sub"
         assert mock.journal.count("CreateMeeting") == 1
     assert network == []
 
@@ -141,24 +132,9 @@ def test_a_responses_pass_through_of_a_chime_url_is_refused(network):
 
 
 def test_a_session_subclass_in_a_thread_that_outlived_the_mock_is_refused(network):
-    outcomes, go = [], threading.Event()
-
-    def late():
-        go.wait()
-        try:
-            FirstAdapterSession().get(f"{BASE}/meetings/11111111-1111-4111-8111-111111111111")
-            outcomes.append("answered")
-        except ChimeMockError:
-            outcomes.append("refused")
-        except Exception as exc:
-            outcomes.append(f"other: {type(exc).__name__}")
-
-    with mock_chime_meetings():
-        worker = threading.Thread(target=late)
-        worker.start()
-    go.set()
-    worker.join()
-    assert outcomes == ["refused"]
+    outcome = outcome_after_its_mock(
+        lambda: FirstAdapterSession().get(f"{BASE}/meetings/11111111-1111-4111-8111-111111111111"))
+    assert outcome == "refused"
     assert network == []
 
 
